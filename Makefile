@@ -1,0 +1,25 @@
+# The two commands the README promises: `make demo` and `make test`.
+.PHONY: setup demo test test-full lint typecheck bench clean
+
+setup:
+	@scripts/setup
+
+demo: setup
+	.venv/bin/voiceguide demo --out demo-output
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+typecheck: setup
+	.venv/bin/mypy
+
+test: lint typecheck
+	.venv/bin/pytest -q
+
+# The property tests with the large example budget (>= 100000 generated sessions).
+test-full: lint typecheck
+	VOICEGUIDE_HYPOTHESIS_PROFILE=full .venv/bin/pytest -q tests/test_safety_properties.py
+
+clean:
+	rm -rf .venv demo-output .mypy_cache .ruff_cache .pytest_cache .hypothesis

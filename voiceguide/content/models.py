@@ -1,0 +1,310 @@
+"""Pydantic models for every content file.
+
+A content file that breaks a rule fails at load time with the file, the field and the
+reason (see ``loader.py``); nothing speaks until everything validates.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import string
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from voiceguide.dialogue.intents import ALWAYS_ON, Intent
+
+Text = Annotated[str, Field(min_length=1)]
+Variants = Annotated[list[Text], Field(min_length=1)]
+Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class PromptId(StrEnum):
+    """Every prompt the dialogue can say. Each must exist in ``prompts/<lang>/prompts.toml``."""
+
+    WELCOME = "welcome"
+    SCREENING_INTRO = "screening_intro"
+    SCREENING_HELP = "screening_help"
+    EMERGENCY_SCRIPT = "emergency_script"
+    EMERGENCY_REMINDER = "emergency_reminder"
+    EMERGENCY_OPTIONS = "emergency_options"
+    CLEARED = "cleared"
+    SAFETY_RULE = "safety_rule"
+    EXERCISE_INTRO = "exercise_intro"
+    SIDE_INTRO = "side_intro"
+    REST = "rest"
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    SKIPPED = "skipped"
+    SLOWER = "slower"
+    FASTER = "faster"
+    AT_SLOWEST = "at_slowest"
+    AT_FASTEST = "at_fastest"
+    LOUDER = "louder"
+    QUIETER = "quieter"
+    AT_LOUDEST = "at_loudest"
+    AT_QUIETEST = "at_quietest"
+    COACHING_HELP = "coaching_help"
+    PAUSED_HELP = "paused_help"
+    PAIN_CHECK = "pain_check"
+    PAIN_CHECK_REASK = "pain_check_reask"
+    PAIN_SHARP_END = "pain_sharp_end"
+    PAIN_MILD = "pain_mild"
+    WORKOUT_STOPPED = "workout_stopped"
+    WRAP_UP = "wrap_up"
+    GOODBYE = "goodbye"
+    INPUT_ENDED = "input_ended"
+
+
+#: The ``{placeholders}`` a prompt may use, and nothing else.
+PLACEHOLDERS: frozenset[str] = frozenset({"number", "alternatives", "exercise", "side"})
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Locale(StrictModel):
+    """``prompts/<lang>/locale.toml``: language facts that are not sentences."""
+
+    language: Identifier
+    tts_voice: Text
+    default_region: Text
+    emergency_numbers: dict[str, Annotated[str, Field(pattern=r"^[0-9]{2,4}$")]]
+    #: Spoken after the main number: where other numbers apply.
+    alternatives: Text
+
+    @model_validator(mode="after")
+    def _default_region_has_number(self) -> Locale:
+        if self.default_region not in self.emergency_numbers:
+            raise ValueError(
+                f"default_region {self.default_region!r} has no entry in emergency_numbers"
+            )
+        return self
+
+
+class PromptBook(StrictModel):
+    """``prompts/<lang>/prompts.toml``: every fixed sentence, with optional variants."""
+
+    prompts: dict[str, Variants]
+    #: count_words[n - 1] is how the coach says the number n.
+    count_words: Annotated[list[Text], Field(min_length=10)]
+    side_names: dict[Identifier, Text]
+
+    @field_validator("prompts")
+    @classmethod
+    def _known_and_complete(cls, prompts: dict[str, list[str]]) -> dict[str, list[str]]:
+        known = {p.value for p in PromptId}
+        unknown = sorted(set(prompts) - known)
+        if unknown:
+            raise ValueError(f"unknown prompt id(s): {', '.join(unknown)}")
+        missing = sorted(known - set(prompts))
+        if missing:
+            raise ValueError(f"missing prompt id(s): {', '.join(missing)}")
+        for pid, variants in prompts.items():
+            for text in variants:
+                bad = _placeholders(text) - PLACEHOLDERS
+                if bad:
+                    raise ValueError(
+                        f"prompt {pid!r} uses unknown placeholder(s) {sorted(bad)}; "
+                        f"allowed: {sorted(PLACEHOLDERS)}"
+                    )
+        return prompts
+
+    def variants(self, pid: PromptId) -> list[str]:
+        return self.prompts[pid.value]
+
+    def choose(self, pid: PromptId, rng: random.Random, **fields: str) -> str:
+        variants = self.prompts[pid.value]
+        text = variants[rng.randrange(len(variants))] if len(variants) > 1 else variants[0]
+        return text.format(**fields) if fields or "{" in text else text
+
+    def count_word(self, n: int) -> str:
+        if 1 <= n <= len(self.count_words):
+            return self.count_words[n - 1]
+        return str(n)
+
+
+class Question(StrictModel):
+    """One red-flag question. "Yes" always means the red flag is present."""
+
+    id: Identifier
+    ask: Variants
+    #: A different wording, used once when the first answer was not understood.
+    rephrase: Variants
+
+
+class Screening(StrictModel):
+    """``prompts/<lang>/screening.toml``."""
+
+    questions: Annotated[list[Question], Field(min_length=1)]
+
+    @field_validator("questions")
+    @classmethod
+    def _unique_ids(cls, questions: list[Question]) -> list[Question]:
+        seen: set[str] = set()
+        for q in questions:
+            if q.id in seen:
+                raise ValueError(f"question id {q.id!r} is used twice")
+            seen.add(q.id)
+        return questions
+
+
+class Phase(StrictModel):
+    """One movement inside a repetition: a cue, then a counted hold."""
+
+    cue: Text
+    hold_seconds: Annotated[int, Field(ge=1, le=60)]
+
+
+class Exercise(StrictModel):
+    id: Identifier
+    name: Text
+    setup: Variants
+    phases: Annotated[list[Phase], Field(min_length=1)]
+    release: Text
+    reps: Annotated[int, Field(ge=1, le=30)]
+    rest_seconds: Annotated[int, Field(ge=0, le=120)]
+    #: Empty for exercises done once; otherwise the order of sides, e.g. ["left", "right"].
+    sides: list[Identifier] = []
+    #: Spoken before switching to the next side.
+    switch_side: str = ""
+
+    @model_validator(mode="after")
+    def _switch_needs_sides(self) -> Exercise:
+        if len(self.sides) > 1 and not self.switch_side:
+            raise ValueError("switch_side is required when an exercise has more than one side")
+        return self
+
+
+class Routine(StrictModel):
+    """``prompts/<lang>/exercises.toml``."""
+
+    exercises: Annotated[list[Exercise], Field(min_length=1)]
+
+    @field_validator("exercises")
+    @classmethod
+    def _unique_ids(cls, exercises: list[Exercise]) -> list[Exercise]:
+        ids = [e.id for e in exercises]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"exercise id(s) used twice: {', '.join(dupes)}")
+        return exercises
+
+
+_PHRASE = re.compile(r"^[^\s\d.,!?;:\"()\[\]{}][^\d.,!?;:\"()\[\]{}]*$")
+
+
+class Grammar(StrictModel):
+    description: Text
+    #: Names of phrase sets in ``[intents]``; each must exist there.
+    intents: Annotated[list[str], Field(min_length=1)]
+
+
+class Understanding(StrictModel):
+    """Words that shape free-text yes/no understanding (for engines that return free text)."""
+
+    #: Dropped before matching: "um", "well", "please".
+    fillers: list[Text]
+    #: Make any yes/no answer unclear: "maybe", "not sure".
+    hedges: list[Text]
+    #: Turn a yes-word into something that is not a plain yes: "not", "don't".
+    negators: list[Text]
+
+
+class GrammarBook(StrictModel):
+    """``grammars/<lang>/*.toml``: phrases per intent, grammars as sets of intents."""
+
+    language: Identifier
+    phrases: dict[str, Annotated[list[Text], Field(min_length=1)]]
+    grammars: dict[Identifier, Grammar]
+    understanding: Understanding
+
+    @field_validator("phrases")
+    @classmethod
+    def _known_intents_and_clean_phrases(
+        cls, phrases: dict[str, list[str]]
+    ) -> dict[str, list[str]]:
+        known = {i.value for i in Intent}
+        unknown = sorted(set(phrases) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown command name(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
+        owner: dict[str, str] = {}
+        for intent, words in phrases.items():
+            for phrase in words:
+                if phrase != phrase.lower().strip() or not _PHRASE.match(phrase):
+                    raise ValueError(
+                        f"phrase {phrase!r} of {intent!r} must be lower case, with no digits "
+                        "or punctuation other than apostrophes and hyphens"
+                    )
+                if phrase in owner and owner[phrase] != intent:
+                    raise ValueError(
+                        f"phrase {phrase!r} belongs to both {owner[phrase]!r} and {intent!r}"
+                    )
+                owner[phrase] = intent
+        return phrases
+
+    @model_validator(mode="after")
+    def _grammars_reference_phrases(self) -> GrammarBook:
+        for name, grammar in self.grammars.items():
+            missing = [i for i in grammar.intents if i not in self.phrases]
+            if missing:
+                raise ValueError(
+                    f"grammar {name!r} references phrase set(s) not defined under [phrases]: "
+                    f"{', '.join(missing)}"
+                )
+            absent = sorted(i.value for i in ALWAYS_ON if i.value not in grammar.intents)
+            if absent:
+                raise ValueError(
+                    f"grammar {name!r} must include {', '.join(absent)}: those words work "
+                    "from every state"
+                )
+        return self
+
+    def phrase_map(self, grammar: str) -> dict[str, Intent]:
+        """Every phrase a grammar accepts, mapped to its intent."""
+        if grammar not in self.grammars:
+            raise KeyError(f"no grammar named {grammar!r}; have {sorted(self.grammars)}")
+        return {
+            phrase: Intent(intent)
+            for intent in self.grammars[grammar].intents
+            for phrase in self.phrases[intent]
+        }
+
+    def intent_phrases(self, intent: Intent) -> list[str]:
+        return list(self.phrases.get(intent.value, []))
+
+
+class Content(StrictModel):
+    """Everything a session in one language needs."""
+
+    locale: Locale
+    prompts: PromptBook
+    screening: Screening
+    routine: Routine
+    grammars: GrammarBook
+
+    @model_validator(mode="after")
+    def _sides_are_named(self) -> Content:
+        for ex in self.routine.exercises:
+            for side in ex.sides:
+                if side not in self.prompts.side_names:
+                    raise ValueError(
+                        f"exercise {ex.id!r} uses side {side!r}, which prompts.toml "
+                        "[side_names] does not name"
+                    )
+        longest = max(p.hold_seconds for e in self.routine.exercises for p in e.phases)
+        if longest > len(self.prompts.count_words):
+            raise ValueError(
+                f"a hold of {longest} s needs {longest} count_words; prompts.toml has "
+                f"{len(self.prompts.count_words)}"
+            )
+        return self

@@ -1,0 +1,51 @@
+"""The one interface every speech recognizer adapter implements.
+
+Audio in is always 16 kHz mono int16 (``audio/`` converts everything else). A result is
+never forced onto the grammar: anything in doubt comes back with ``accepted=False`` and a
+``reason``, which the dialogue treats as "unclear" and re-asks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from voiceguide.dialogue.intents import Intent
+
+SAMPLE_RATE = 16_000
+Samples = npt.NDArray[np.int16]
+
+
+@dataclass(frozen=True, slots=True)
+class Recognition:
+    #: The best whole grammar phrase, or the raw text when rejected ("" for none).
+    text: str
+    #: The phrase's intent when accepted; None when rejected.
+    intent: Intent | None
+    #: Calibrated evidence in [0, 1] that ``text`` is what was said.
+    score: float
+    accepted: bool
+    #: Why it was rejected ("" when accepted): "silence", "out_of_grammar", "low_score", ...
+    reason: str = ""
+    alternatives: tuple[str, ...] = field(default=())
+    engine: str = ""
+    #: Seconds of audio decoded and seconds the decode took (for the real-time factor).
+    audio_seconds: float = 0.0
+    decode_seconds: float = 0.0
+
+
+class Recognizer(Protocol):
+    """A grammar-constrained recognizer with rejection."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def language(self) -> str: ...
+
+    def recognize(self, samples: Samples, grammar: str) -> Recognition:
+        """Decode one utterance (16 kHz mono int16) against a named grammar."""
+        ...
