@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 from collections.abc import Sequence
 
@@ -47,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"voiceguide {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
+        if importlib.util.find_spec(f"voiceguide.commands.{name}") is None:
+            continue  # TEMP while modules land
         module = importlib.import_module(f"voiceguide.commands.{name}")
         module.register(sub)
     bench = sub.add_parser(
@@ -56,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench_sub = bench.add_subparsers(dest="bench", metavar="BENCH", required=True)
     for name in BENCHES:
+        if importlib.util.find_spec(f"voiceguide.bench.{name}") is None:
+            continue  # TEMP while modules land
         module = importlib.import_module(f"voiceguide.bench.{name}")
         module.register(bench_sub)
     return parser

@@ -160,6 +160,8 @@ class Phase(StrictModel):
     """One movement inside a repetition: a cue, then a counted hold."""
 
     cue: Text
+    #: Said instead of ``cue`` from the second repetition on, once the movement is known.
+    short: str = ""
     hold_seconds: Annotated[int, Field(ge=1, le=60)]
 
 
@@ -203,8 +205,10 @@ _PHRASE = re.compile(r"^[^\s\d.,!?;:\"()\[\]{}][^\d.,!?;:\"()\[\]{}]*$")
 
 class Grammar(StrictModel):
     description: Text
-    #: Names of phrase sets in ``[intents]``; each must exist there.
+    #: Names of phrase sets in ``[phrases]``; each must exist there.
     intents: Annotated[list[str], Field(min_length=1)]
+    #: Phrase sets that count even inside a longer free-text utterance ("no, help me").
+    anywhere: list[str] = ["emergency"]
 
 
 class Understanding(StrictModel):
@@ -255,13 +259,23 @@ class GrammarBook(StrictModel):
     @model_validator(mode="after")
     def _grammars_reference_phrases(self) -> GrammarBook:
         for name, grammar in self.grammars.items():
-            missing = [i for i in grammar.intents if i not in self.phrases]
+            missing = [i for i in [*grammar.intents, *grammar.anywhere] if i not in self.phrases]
             if missing:
                 raise ValueError(
                     f"grammar {name!r} references phrase set(s) not defined under [phrases]: "
                     f"{', '.join(missing)}"
                 )
-            absent = sorted(i.value for i in ALWAYS_ON if i.value not in grammar.intents)
+            outside = [i for i in grammar.anywhere if i not in grammar.intents]
+            if outside:
+                raise ValueError(
+                    f"grammar {name!r}: anywhere lists {', '.join(outside)}, "
+                    "which its intents do not include"
+                )
+            absent = sorted(
+                i.value
+                for i in ALWAYS_ON
+                if i.value not in grammar.intents or i.value not in grammar.anywhere
+            )
             if absent:
                 raise ValueError(
                     f"grammar {name!r} must include {', '.join(absent)}: those words work "

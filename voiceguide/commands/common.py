@@ -1,0 +1,75 @@
+"""Options shared by the commands that run a session (run, demo)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from voiceguide.config import Settings
+from voiceguide.content import Content, load_content
+from voiceguide.content.loader import CONTENT_ENV
+
+
+class UsageError(Exception):
+    """A bad option value; the message says which and why."""
+
+
+def add_session_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("session")
+    g.add_argument("--lang", default="en", help="content language (folder under prompts/)")
+    g.add_argument(
+        "--region",
+        help="region whose emergency number is spoken, e.g. US, GB, EU, AU "
+        "(default: the language's own, US for en)",
+    )
+    g.add_argument(
+        "--emergency-number",
+        metavar="DIGITS",
+        help="speak this number instead of the region's (e.g. a care home's line)",
+    )
+    g.add_argument(
+        "--seed", type=int, help="choose prompt wordings reproducibly (same seed, same words)"
+    )
+    g.add_argument(
+        "--answer-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="silence this long after a question counts as no answer (default 10)",
+    )
+    g.add_argument(
+        "--log",
+        type=Path,
+        metavar="FILE",
+        help="append the session as JSON Lines to FILE (created private, mode 0600)",
+    )
+    g.add_argument(
+        "--content",
+        type=Path,
+        metavar="DIR",
+        help=f"folder holding prompts/ and grammars/ (default: ${CONTENT_ENV} or the install)",
+    )
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, object] = {"language": args.lang}
+    if args.region:
+        overrides["region"] = args.region.upper()
+    if args.emergency_number:
+        overrides["emergency_number"] = args.emergency_number
+    if args.seed is not None:
+        overrides["seed"] = args.seed
+    if args.answer_timeout is not None:
+        overrides["answer_timeout_s"] = args.answer_timeout
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise UsageError(f"invalid setting: {problems}") from None
+
+
+def content_from(args: argparse.Namespace) -> Content:
+    return load_content(args.lang, args.content)
