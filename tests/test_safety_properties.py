@@ -12,7 +12,8 @@ import itertools
 import re
 
 import hypothesis.strategies as st
-from hypothesis import event, settings
+from hypothesis import event as note_event
+from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from tests.helpers import Driver, content
@@ -58,7 +59,9 @@ def is_confident_no(event: InputEvent) -> bool:
     if has_emergency_word(event):
         return False
     if event.intent is not None:
-        return event.intent is Intent.NO and (not event.text or bool(ONLY_NO.match(_norm(event.text))))
+        return event.intent is Intent.NO and (
+            not event.text or bool(ONLY_NO.match(_norm(event.text)))
+        )
     return bool(ONLY_NO.match(_norm(event.text)))
 
 
@@ -100,8 +103,23 @@ TEXT = st.one_of(
     words("emergency").map(lambda w: f"no {w}"),
     words("pain"),
     st.sampled_from(
-        [p for i in ("pause", "resume", "repeat", "skip", "stop", "slower", "faster",
-                     "louder", "quieter", "help", "end") for p in BOOK.phrases[i]]
+        [
+            p
+            for i in (
+                "pause",
+                "resume",
+                "repeat",
+                "skip",
+                "stop",
+                "slower",
+                "faster",
+                "louder",
+                "quieter",
+                "help",
+                "end",
+            )
+            for p in BOOK.phrases[i]
+        ]
     ),
     WORD_SALAD,
     st.text(max_size=20),
@@ -136,7 +154,7 @@ class SessionMachine(RuleBasedStateMachine):
         qid = self.d.dialogue.current_question_id
         out = self.d.send(event, dt)
         after = self.d.dialogue.phase
-        event(f"phase {after.value}")
+        note_event(f"phase {after.value}")
         routes = [e.to for e in out if isinstance(e, Route)]
 
         # Rule 3: emergency words work from every state.
@@ -154,9 +172,7 @@ class SessionMachine(RuleBasedStateMachine):
             # Rule 2: "yes" to a red flag goes to emergency.
             if any(isinstance(e, AnswerGiven) and e.value is Answer.YES for e in out):
                 assert RouteTo.EMERGENCY in routes
-            unclear = any(
-                isinstance(e, AnswerGiven) and e.value is Answer.UNCLEAR for e in out
-            )
+            unclear = any(isinstance(e, AnswerGiven) and e.value is Answer.UNCLEAR for e in out)
             if unclear:
                 self.unclear_run += 1
                 if self.unclear_run >= 2:
@@ -180,6 +196,11 @@ class SessionMachine(RuleBasedStateMachine):
             assert not any(isinstance(e, Count) for e in out), (before, after, event, out)
         return out
 
+    def _ticks(self, dt: float) -> None:
+        got = self.d.run_until(self.d.now + dt)
+        if self.halted or self.d.dialogue.phase is not Phase.COACHING:
+            assert not any(isinstance(e, Count) for e in got), got
+
     @rule(event=EVENTS, dt=st.floats(0.0, 3.0))
     def user_says(self, event: InputEvent, dt: float) -> None:
         self._send(event, dt)
@@ -197,7 +218,20 @@ class SessionMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.d.dialogue.phase is Phase.COACHING)
     @rule(dt=st.floats(0.5, 20.0), word=st.sampled_from(["it hurts", "stop", "ouch", "pain"]))
     def pain_mid_exercise(self, dt: float, word: str) -> None:
-        self.d.run_until(self.d.now + dt)
+        self._ticks(dt)
+        self._send(Heard(word), 0.01)
+
+    @precondition(
+        lambda self: self.d.dialogue.phase in (Phase.COACHING, Phase.PAUSED, Phase.PAIN_CHECK)
+    )
+    @rule(
+        dt=st.floats(0.0, 15.0),
+        word=st.sampled_from(
+            ["pause", "resume", "skip", "repeat", "slower", "faster", "louder", "no", "help"]
+        ),
+    )
+    def coaching_command(self, dt: float, word: str) -> None:
+        self._ticks(dt)
         self._send(Heard(word), 0.01)
 
     @invariant()

@@ -95,9 +95,7 @@ def _explain(exc: ValidationError, files: dict[str, Path], folder: Path) -> Cont
     return ContentError("\n".join(lines))
 
 
-def _validate(
-    model: type[M], data: dict[str, Any], files: dict[str, Path], folder: Path
-) -> M:
+def _validate(model: type[M], data: dict[str, Any], files: dict[str, Path], folder: Path) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -127,9 +125,7 @@ def load_content(lang: str = "en", root: Path | None = None) -> Content:
     parts: dict[str, BaseModel] = {
         "locale": _validate(Locale, _read_toml(files["locale"]), {}, files["locale"]),
         "prompts": _validate(PromptBook, _read_toml(files["prompts"]), {}, files["prompts"]),
-        "screening": _validate(
-            Screening, _read_toml(files["screening"]), {}, files["screening"]
-        ),
+        "screening": _validate(Screening, _read_toml(files["screening"]), {}, files["screening"]),
         "routine": _validate(Routine, _read_toml(files["routine"]), {}, files["routine"]),
     }
     grammars = load_grammars(lang, base)

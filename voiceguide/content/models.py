@@ -102,11 +102,14 @@ class PromptBook(StrictModel):
     def _known_and_complete(cls, prompts: dict[str, list[str]]) -> dict[str, list[str]]:
         known = {p.value for p in PromptId}
         unknown = sorted(set(prompts) - known)
-        if unknown:
-            raise ValueError(f"unknown prompt id(s): {', '.join(unknown)}")
         missing = sorted(known - set(prompts))
+        problems = []
+        if unknown:
+            problems.append(f"unknown prompt id(s): {', '.join(unknown)}")
         if missing:
-            raise ValueError(f"missing prompt id(s): {', '.join(missing)}")
+            problems.append(f"missing prompt id(s): {', '.join(missing)}")
+        if problems:
+            raise ValueError("; ".join(problems))
         for pid, variants in prompts.items():
             for text in variants:
                 bad = _placeholders(text) - PLACEHOLDERS

@@ -290,7 +290,11 @@ class Dialogue:
             if paused:
                 coach.index = self._resume_at
             target = coach.next_exercise_point()
-            return [CommandApplied(intent), HaltSpeech(), *self._continue(PromptId.SKIPPED, target, now)]
+            return [
+                CommandApplied(intent),
+                HaltSpeech(),
+                *self._continue(PromptId.SKIPPED, target, now),
+            ]
         if intent is Intent.REPEAT:
             cue = coach.steps[coach.repeat_point()]
             if paused:

@@ -1,0 +1,141 @@
+"""Content files: the real ones load; broken ones fail with file, field and reason."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from voiceguide.content import ContentError, load_content, load_grammars
+from voiceguide.content.loader import content_root
+from voiceguide.content.models import PromptId
+
+ROOT = content_root()
+
+
+def test_real_content_loads() -> None:
+    c = load_content("en")
+    assert len(c.screening.questions) >= 6
+    assert {e.id for e in c.routine.exercises} == {
+        "glute_bridge",
+        "clamshell",
+        "figure_four",
+        "cat_cow",
+    }
+    assert set(c.prompts.prompts) == {p.value for p in PromptId}
+
+
+def test_every_grammar_accepts_emergency_words() -> None:
+    g = load_grammars("en")
+    for name in g.grammars:
+        assert "emergency" in g.grammars[name].intents
+
+
+@pytest.fixture
+def copy_root(tmp_path: Path) -> Path:
+    for part in ("prompts/en", "grammars/en"):
+        shutil.copytree(ROOT / part, tmp_path / part)
+    return tmp_path
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"test set-up: {old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "expect"),
+    [
+        (
+            "prompts/en/screening.toml",
+            'id = "deformity"\n',
+            "",
+            ["screening.toml", "questions[2].id", "Field required"],
+        ),
+        (
+            "prompts/en/exercises.toml",
+            "reps = 8",
+            "reps = 0",
+            ["exercises.toml", "exercises[0].reps", "greater than or equal to 1"],
+        ),
+        (
+            "grammars/en/phrases.toml",
+            "pause = [",
+            "snooze = [",
+            ["phrases.toml", "unknown command name", "snooze"],
+        ),
+        (
+            "grammars/en/grammars.toml",
+            '"skip", "stop"',
+            '"skip", "halt", "stop"',
+            ["not defined under [phrases]", "halt", "coaching"],
+        ),
+        (
+            "grammars/en/grammars.toml",
+            'intents = ["emergency", "pain", "stop", "pause"]',
+            'intents = ["pain", "stop", "pause"]',
+            ["barge_in", "emergency"],
+        ),
+        (
+            "prompts/en/prompts.toml",
+            "\nwrap_up = [",
+            "\nwrapup = [",
+            ["prompts.toml", "unknown prompt id(s): wrapup", "missing prompt id(s): wrap_up"],
+        ),
+        (
+            "prompts/en/prompts.toml",
+            'exercise_intro = ["Next is the {exercise}."',
+            'exercise_intro = ["Next is the {exercize}."',
+            ["prompts.toml", "unknown placeholder", "exercize"],
+        ),
+        (
+            "prompts/en/exercises.toml",
+            'sides = ["left", "right"]\nswitch_side = "Roll',
+            'sides = ["left", "middle"]\nswitch_side = "Roll',
+            ["side 'middle'"],
+        ),
+        (
+            "prompts/en/locale.toml",
+            'default_region = "US"',
+            'default_region = "ZZ"',
+            ["locale.toml", "default_region 'ZZ'"],
+        ),
+        (
+            "prompts/en/screening.toml",
+            '[[questions]]\nid = "high_impact"',
+            '[[questions]\nid = "high_impact"',
+            ["screening.toml", "not valid TOML"],
+        ),
+    ],
+)
+def test_broken_content_names_file_field_and_reason(
+    copy_root: Path, file: str, old: str, new: str, expect: list[str]
+) -> None:
+    _edit(copy_root / file, old, new)
+    with pytest.raises(ContentError) as err:
+        load_content("en", copy_root)
+    for fragment in expect:
+        assert fragment in str(err.value), str(err.value)
+
+
+def test_missing_language_is_clear(copy_root: Path) -> None:
+    with pytest.raises(ContentError, match="no prompts for language 'xx'"):
+        load_content("xx", copy_root)
+
+
+def test_cli_reports_content_errors_without_traceback(copy_root: Path) -> None:
+    _edit(copy_root / "prompts/en/exercises.toml", "reps = 8", "reps = 0")
+    proc = subprocess.run(
+        [sys.executable, "-m", "voiceguide.cli", "run", "--text", "--content", str(copy_root)],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "exercises[0].reps" in proc.stderr
+    assert "Traceback" not in proc.stderr

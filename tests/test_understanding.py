@@ -1,0 +1,102 @@
+"""Free-text understanding: text in, intent out (hassil style), with the safety asymmetry."""
+
+from __future__ import annotations
+
+import hypothesis.strategies as st
+import pytest
+from hypothesis import given
+
+from tests.helpers import content
+from voiceguide.dialogue.intents import Intent
+from voiceguide.dialogue.understanding import Understander, normalize
+
+U = Understander(content().grammars)
+NO_WORDS = {w for p in content().grammars.phrases["no"] for w in normalize(p)}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("yes", Intent.YES),
+        ("Yeah.", Intent.YES),
+        ("yep", Intent.YES),
+        ("sure", Intent.YES),
+        ("correct", Intent.YES),
+        ("yes, it really is", Intent.YES),
+        ("no", Intent.NO),
+        ("Nope!", Intent.NO),
+        ("not at all", Intent.NO),
+        ("I don't think so", Intent.NO),
+        ("I don\u2019t think so", Intent.NO),
+        ("um, no", Intent.NO),
+        ("no no", Intent.NO),
+        ("no, but actually yes", None),
+        ("yes no", None),
+        ("maybe", None),
+        ("I guess so", None),
+        ("not sure", None),
+        ("I don't know", None),
+        ("no I think", None),
+        ("know", None),
+        ("", None),
+        ("...", None),
+        ("no, help me", Intent.EMERGENCY),
+        ("yeah I fell", Intent.EMERGENCY),
+        ("I can't move", Intent.EMERGENCY),
+        ("could you call for help", Intent.EMERGENCY),
+        ("repeat", Intent.REPEAT),
+        ("pause", None),  # not an answer to a yes/no question
+    ],
+)
+def test_yes_no_answers(text: str, expected: Intent | None) -> None:
+    assert U.understand(text, "yes_no") is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("pause", Intent.PAUSE),
+        ("please pause", Intent.PAUSE),
+        ("resume", Intent.RESUME),
+        ("skip", Intent.SKIP),
+        ("stop", Intent.STOP),
+        ("slower", Intent.SLOWER),
+        ("louder", Intent.LOUDER),
+        ("it hurts", Intent.PAIN),
+        ("ouch that kind of hurts", Intent.PAIN),
+        ("no pain at all", Intent.PAIN),  # pain words halt first; the pain check sorts it out
+        ("help", Intent.EMERGENCY),
+        ("what can I say", Intent.HELP),
+        ("the weather is nice", None),
+    ],
+)
+def test_coaching_commands(text: str, expected: Intent | None) -> None:
+    assert U.understand(text, "coaching") is expected
+
+
+@given(st.text(max_size=40))
+def test_no_needs_nothing_but_no_words(text: str) -> None:
+    """Whatever the text, "no" comes back only if every word belongs to a no-phrase or filler."""
+    if U.understand(text, "yes_no") is Intent.NO:
+        fillers = {w for f in content().grammars.understanding.fillers for w in normalize(f)}
+        assert set(normalize(text)) <= NO_WORDS | fillers
+
+
+@given(
+    st.lists(
+        st.sampled_from(["yes", "yeah", "no", "nope", "but", "maybe", "not", "sure", "um"]),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_mixed_answers_are_never_no(tokens: list[str]) -> None:
+    text = " ".join(tokens)
+    result = U.understand(text, "yes_no")
+    if any(t in {"yes", "yeah", "sure", "maybe", "but"} for t in tokens):
+        assert result is not Intent.NO, text
+
+
+@given(st.sampled_from(content().grammars.phrases["emergency"]), st.text(max_size=15))
+def test_emergency_words_win_anywhere(phrase: str, noise: str) -> None:
+    for grammar in content().grammars.grammars:
+        assert U.understand(f"{noise} {phrase}", grammar) is Intent.EMERGENCY
