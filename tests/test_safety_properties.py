@@ -227,7 +227,22 @@ class SessionMachine(RuleBasedStateMachine):
     @rule(
         dt=st.floats(0.0, 15.0),
         word=st.sampled_from(
-            ["pause", "resume", "skip", "repeat", "slower", "faster", "louder", "no", "help"]
+            [
+                "pause",
+                "resume",
+                "skip",
+                "repeat",
+                "slower",
+                "faster",
+                "louder",
+                "no",
+                "help",
+                "what can I say",
+                "I fell",
+                "I can't move",
+                "call for help",
+                "emergency",
+            ]
         ),
     )
     def coaching_command(self, dt: float, word: str) -> None:
