@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from voiceguide.content.models import (
+    DemoScript,
     Content,
     GrammarBook,
     Locale,
@@ -133,3 +134,8 @@ def load_content(lang: str = "en", root: Path | None = None) -> Content:
         return Content.model_validate({**parts, "grammars": grammars})
     except ValidationError as exc:
         raise _explain(exc, files, folder) from None
+
+
+def load_demo(lang: str = "en", root: Path | None = None) -> DemoScript:
+    path = (root or content_root()) / "prompts" / lang / "demo.toml"
+    return _validate(DemoScript, _read_toml(path), {}, path)

@@ -325,3 +325,25 @@ class Content(StrictModel):
                 f"{len(self.prompts.count_words)}"
             )
         return self
+
+
+class DemoLine(StrictModel):
+    """One thing the simulated user says, and when."""
+
+    say: Text
+    #: Say it at the next listening turn (default), or after the n-th count of coaching.
+    after_count: Annotated[int, Field(ge=1)] | None = None
+
+
+class DemoScenario(StrictModel):
+    id: Identifier
+    title: Text
+    lines: Annotated[list[DemoLine], Field(min_length=1)]
+
+
+class DemoScript(StrictModel):
+    """``prompts/<lang>/demo.toml``: what the simulated user of ``voiceguide demo`` says."""
+
+    #: The simulated user's voice, distinct from the guide's.
+    user_voice: Text
+    scenarios: Annotated[list[DemoScenario], Field(min_length=1)]
