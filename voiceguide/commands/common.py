@@ -52,6 +52,26 @@ def add_session_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_audio_options(p: argparse.ArgumentParser, engine: bool = True) -> None:
+    g = p.add_argument_group("audio")
+    g.add_argument(
+        "--input-device", metavar="NAME|INDEX", help="microphone (see `voiceguide devices`)"
+    )
+    g.add_argument(
+        "--output-device", metavar="NAME|INDEX", help="speaker (see `voiceguide devices`)"
+    )
+    if engine:
+        from voiceguide.speech.select import ENGINES
+
+        g.add_argument(
+            "--engine",
+            choices=ENGINES,
+            default="auto",
+            help="recognizer: auto picks Vosk if a model for the language is installed, "
+            "else PocketSphinx (English)",
+        )
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     overrides: dict[str, object] = {"language": args.lang}
     if args.region:

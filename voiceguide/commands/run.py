@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from voiceguide.commands.common import (
     UsageError,
+    add_audio_options,
     add_session_options,
     content_from,
     settings_from,
 )
-from voiceguide.dialogue.clock import MonotonicClock, ScaledClock
+from voiceguide.config import Settings
+from voiceguide.content import Content
+from voiceguide.dialogue.clock import Clock, MonotonicClock, ScaledClock
 from voiceguide.dialogue.controller import Dialogue
 from voiceguide.runtime.log import EventLog
 from voiceguide.runtime.session import Session
@@ -58,6 +62,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="run the session clock X times faster (for scripted runs; default 1)",
     )
     add_session_options(p)
+    add_audio_options(p)
     p.set_defaults(func=main)
 
 
@@ -75,10 +80,6 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"voiceguide run: {exc}", file=sys.stderr)
         return 2
-    if not args.text:
-        from voiceguide.runtime.voice import run_voice
-
-        return run_voice(dialogue, args)
     clock = MonotonicClock() if args.time_scale == 1.0 else ScaledClock(args.time_scale)
     log = None
     if args.log:
@@ -88,6 +89,8 @@ def main(args: argparse.Namespace) -> int:
             print(f"voiceguide run: {exc}", file=sys.stderr)
             return 2
     try:
+        if not args.text:
+            return _hands_free(dialogue, content, settings, args, clock, log)
         session = Session(
             dialogue,
             clock,
@@ -100,4 +103,70 @@ def main(args: argparse.Namespace) -> int:
     finally:
         if log:
             log.close()
+    return 0
+
+
+def _hands_free(
+    dialogue: Dialogue,
+    content: Content,
+    settings: Settings,
+    args: argparse.Namespace,
+    clock: Clock,
+    log: EventLog | None,
+) -> int:
+    from voiceguide.audio.devices import Microphone, NoAudioDevice, Speaker, resolve
+    from voiceguide.runtime.voice import VoiceIO
+    from voiceguide.speech.select import NoRecognizer, make_recognizer
+    from voiceguide.speech.synthesis import SynthesisUnavailable, Synthesizer
+
+    try:
+        mic_index = resolve(args.input_device, "input")
+        speaker = Speaker(resolve(args.output_device, "output"))
+    except NoAudioDevice as exc:
+        print(f"voiceguide run: {exc}", file=sys.stderr)
+        return 1
+    synth: Synthesizer | None
+    try:
+        synth = Synthesizer(content.locale.tts_voice)
+    except SynthesisUnavailable as exc:
+        print(f"voiceguide run: speech output is unavailable: {exc}", file=sys.stderr)
+        print("voiceguide run: carrying on with printed captions and a tone", file=sys.stderr)
+        synth = None
+    try:
+        echo = frozenset(content.spoken_words())
+        counts = frozenset(content.prompts.count_words)
+        recognizer = make_recognizer(args.engine, content.grammars, echo, counts)
+        io = VoiceIO(
+            content,
+            recognizer,
+            synth,
+            speaker,
+            lambda: Microphone(mic_index),
+            rate=settings.speech_rate,
+            volume=settings.volume,
+        )
+    except (NoRecognizer, NoAudioDevice, RuntimeError) as exc:
+        speaker.close()
+        print(f"voiceguide run: {exc}", file=sys.stderr)
+        return 1
+    print(f"voiceguide run: listening with {recognizer.name}; say help at any time", flush=True)
+
+    def _terminate(_sig: int, _frame: object) -> None:
+        raise SystemExit(143)  # so the finally below closes devices and the log cleanly
+
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        Session(dialogue, clock, io, io, log=log, time_scale=args.time_scale).run()
+    finally:
+        io.close()
+        speaker.close()
+        if log is not None:
+            s = io.stats
+            log.write(
+                "voice_stats",
+                clock.now(),
+                turns=len(s.turns),
+                barge_ins=s.barge_ins,
+                self_rejected=s.self_rejected,
+            )
     return 0

@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from voiceguide.content.models import (
-    DemoScript,
     Content,
+    DemoScript,
     GrammarBook,
     Locale,
     PromptBook,
@@ -109,7 +109,16 @@ def load_grammars(lang: str = "en", root: Path | None = None) -> GrammarBook:
         raise ContentError(f"{folder}: no grammars for language {lang!r}")
     files = {key: folder / name for key, name in GRAMMAR_FILES.items()}
     data: dict[str, Any] = {"language": lang}
+    optional = folder / "garbage.toml"
+    if optional.is_file():
+        doc = _read_toml(optional)
+        if set(doc) != {"garbage"} or not isinstance(doc["garbage"], dict):
+            raise ContentError(f"{optional}: must hold exactly one table, [garbage]")
+        data["garbage"] = doc["garbage"].get("words", [])
+        files = {**files, "garbage": optional}
     for key, path in files.items():
+        if key == "garbage":
+            continue
         doc = _read_toml(path)
         if set(doc) != {key}:
             raise ContentError(f"{path}: must hold exactly one table, [{key}]; found {sorted(doc)}")

