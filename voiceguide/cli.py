@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import sys
 from collections.abc import Sequence
 
@@ -16,8 +15,8 @@ from voiceguide import __version__
 from voiceguide.content import ContentError
 
 #: Order here is the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("run", "demo", "check", "devices", "say", "listen", "models")
-BENCHES: tuple[str, ...] = ("asr", "latency", "timing")
+COMMANDS: tuple[str, ...] = ("run", "demo", "devices", "say")
+BENCHES: tuple[str, ...] = ("asr",)
 
 DESCRIPTION = """\
 An offline, hands-free voice guide for hip pain.
@@ -33,7 +32,7 @@ examples:
   voiceguide run --text             the whole session by keyboard (or a pipe)
   voiceguide run                    the hands-free session on microphone and speaker
   voiceguide demo                   watch both routes with a simulated user, no audio hardware
-  voiceguide check                  what works on this machine, with hints to fix what does not
+  voiceguide devices                the microphones and speakers found
   voiceguide <command> --help       more on each command
 """
 
@@ -48,8 +47,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"voiceguide {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        if importlib.util.find_spec(f"voiceguide.commands.{name}") is None:
-            continue  # TEMP while modules land
         module = importlib.import_module(f"voiceguide.commands.{name}")
         module.register(sub)
     bench = sub.add_parser(
@@ -59,8 +56,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench_sub = bench.add_subparsers(dest="bench", metavar="BENCH", required=True)
     for name in BENCHES:
-        if importlib.util.find_spec(f"voiceguide.bench.{name}") is None:
-            continue  # TEMP while modules land
         module = importlib.import_module(f"voiceguide.bench.{name}")
         module.register(bench_sub)
     return parser

