@@ -218,6 +218,8 @@ class Grammar(StrictModel):
     #: phrases let a decoder stretch an answer over unrelated words ("marvin" heard as
     #: "no i didn't"), so safety grammars keep this at 1; typed text is not limited.
     acoustic_max_words: Annotated[int, Field(ge=1, le=6)] = 3
+    #: The intents a speech engine listens for (default: all). Typed text keeps them all.
+    acoustic_intents: list[str] | None = None
     #: Add the garbage branch (``garbage.toml``) for speech engines: near misses are
     #: rejected instead of forced onto a phrase. Worth it where a wrong match is unsafe.
     use_garbage: bool = False
@@ -319,8 +321,13 @@ class GrammarBook(StrictModel):
 
     def acoustic_phrase_map(self, grammar: str) -> dict[str, Intent]:
         """The phrases a speech engine should listen for in this grammar."""
-        limit = self.grammars[grammar].acoustic_max_words
-        return {p: i for p, i in self.phrase_map(grammar).items() if len(p.split()) <= limit}
+        g = self.grammars[grammar]
+        wanted = set(g.acoustic_intents or g.intents)
+        return {
+            p: i
+            for p, i in self.phrase_map(grammar).items()
+            if len(p.split()) <= g.acoustic_max_words and i.value in wanted
+        }
 
     def intent_phrases(self, intent: Intent) -> list[str]:
         return list(self.phrases.get(intent.value, []))
