@@ -9,17 +9,15 @@ list agrees on it.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import numpy as np
 import pocketsphinx
 
-from voiceguide.audio.vad import voiced_frames
 from voiceguide.content.models import GrammarBook
 from voiceguide.dialogue.intents import Intent
 from voiceguide.speech.jsgf import build_jsgf
-from voiceguide.speech.recognizer import SAMPLE_RATE, Recognition, Samples
+from voiceguide.speech.recognizer import Decoding, Recognition, Samples
 from voiceguide.speech.rejection import RejectionSettings
 
 
@@ -128,29 +126,8 @@ class PocketSphinxRecognizer:
     def recognize(self, samples: Samples, grammar: str) -> Recognition:
         if grammar not in self._phrases:
             raise KeyError(f"no grammar named {grammar!r}")
-        started = time.perf_counter()
-        seconds = len(samples) / SAMPLE_RATE
-
-        def done(
-            text: str,
-            intent: Intent | None,
-            score: float,
-            reason: str = "",
-            alts: tuple[str, ...] = (),
-        ) -> Recognition:
-            return Recognition(
-                text=text,
-                intent=intent,
-                score=score,
-                accepted=not reason,
-                reason=reason,
-                alternatives=alts,
-                engine=self.name,
-                audio_seconds=seconds,
-                decode_seconds=time.perf_counter() - started,
-            )
-
-        if sum(voiced_frames(samples)) < self.settings.min_voiced_frames:
+        done = Decoding(self.name, len(samples)).result
+        if self.settings.is_silence(samples):
             return done("", None, 0.0, "silence")
         text, _prob, nbest = self._decode(samples, grammar)
         garbage = self._garbage_of[grammar]

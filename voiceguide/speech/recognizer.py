@@ -7,6 +7,7 @@ never forced onto the grammar: anything in doubt comes back with ``accepted=Fals
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -49,3 +50,33 @@ class Recognizer(Protocol):
     def recognize(self, samples: Samples, grammar: str) -> Recognition:
         """Decode one utterance (16 kHz mono int16) against a named grammar."""
         ...
+
+
+@dataclass(slots=True)
+class Decoding:
+    """One ``recognize`` call in progress: builds its result with the timing filled in."""
+
+    engine: str
+    samples: int
+    started: float = field(default_factory=time.perf_counter)
+
+    def result(
+        self,
+        text: str,
+        intent: Intent | None,
+        score: float,
+        reason: str = "",
+        alternatives: tuple[str, ...] = (),
+    ) -> Recognition:
+        """Accepted when ``reason`` is empty; otherwise rejected for that reason."""
+        return Recognition(
+            text=text,
+            intent=intent if not reason else None,
+            score=score,
+            accepted=not reason,
+            reason=reason,
+            alternatives=alternatives,
+            engine=self.engine,
+            audio_seconds=self.samples / SAMPLE_RATE,
+            decode_seconds=time.perf_counter() - self.started,
+        )

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from voiceguide.audio.vad import voiced_frames
 from voiceguide.dialogue.intents import Intent
+from voiceguide.speech.recognizer import Samples
 
 
 class RejectionSettings(BaseModel):
@@ -25,6 +27,10 @@ class RejectionSettings(BaseModel):
     min_word_conf_no: float = Field(0.85, ge=0, le=1)
     #: Barge-in over the guide's own voice needs a strong result.
     min_word_conf_barge_in: float = Field(0.9, ge=0, le=1)
+
+    def is_silence(self, samples: Samples) -> bool:
+        """Too little voiced audio to be an answer: reject before decoding."""
+        return sum(voiced_frames(samples)) < self.min_voiced_frames
 
     def word_conf_needed(self, intent: Intent | None, grammar: str) -> float:
         if grammar.startswith("barge_in"):

@@ -9,18 +9,16 @@ only when it is one whole phrase of the grammar with every word confident enough
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import vosk
 
-from voiceguide.audio.vad import voiced_frames
 from voiceguide.content.models import GrammarBook
 from voiceguide.dialogue.intents import Intent
 from voiceguide.speech.model_store import ModelError, find_installed_model, validate_model_dir
-from voiceguide.speech.recognizer import SAMPLE_RATE, Recognition, Samples
+from voiceguide.speech.recognizer import SAMPLE_RATE, Decoding, Recognition, Samples
 from voiceguide.speech.rejection import RejectionSettings
 
 UNKNOWN_TOKENS = ("[unk]", "<UNK>", "<unk>")
@@ -86,22 +84,8 @@ class VoskRecognizer:
     def recognize(self, samples: Samples, grammar: str) -> Recognition:
         if grammar not in self._phrases:
             raise KeyError(f"no grammar named {grammar!r}")
-        started = time.perf_counter()
-        seconds = len(samples) / SAMPLE_RATE
-
-        def done(text: str, intent: Intent | None, score: float, reason: str = "") -> Recognition:
-            return Recognition(
-                text=text,
-                intent=intent,
-                score=score,
-                accepted=not reason,
-                reason=reason,
-                engine=self.name,
-                audio_seconds=seconds,
-                decode_seconds=time.perf_counter() - started,
-            )
-
-        if sum(voiced_frames(samples)) < self.settings.min_voiced_frames:
+        done = Decoding(self.name, len(samples)).result
+        if self.settings.is_silence(samples):
             return done("", None, 0.0, "silence")
         rec = self._recognizer(grammar)
         rec.AcceptWaveform(np.ascontiguousarray(samples, dtype=np.int16).tobytes())
