@@ -81,6 +81,18 @@ def _edit(path: Path, old: str, new: str) -> None:
             ["barge_in", "emergency"],
         ),
         (
+            "grammars/en/grammars.toml",
+            'over_counts = "barge_in_counts"',
+            'over_counts = "yes_no"',
+            ["grammars.toml", "over_counts = 'yes_no'", "over_speech_only = true"],
+        ),
+        (
+            "grammars/en/grammars.toml",
+            'acoustic_intents = ["yes", "no", "emergency", "repeat"]',
+            'acoustic_intents = ["yes", "no", "emergency", "skip"]',
+            ["grammars.toml", "acoustic_intents lists skip"],
+        ),
+        (
             "prompts/en/prompts.toml",
             "\nwrap_up = [",
             "\nwrapup = [",

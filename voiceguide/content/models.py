@@ -12,7 +12,14 @@ import string
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from voiceguide.dialogue.intents import ALWAYS_ON, Intent
 
@@ -225,6 +232,13 @@ class Grammar(StrictModel):
     use_garbage: bool = False
     #: The guide's count words may come before or after the answer (speech over a count).
     around_counts: bool = False
+    #: Heard only over the guide's own voice: its words count as garbage (they are the
+    #: likeliest thing the microphone hears) and acceptance needs the strictest score.
+    over_speech_only: bool = False
+    #: Grammar for speech heard while the guide talks during this turn (None: ignore it).
+    over_speech: Identifier | None = None
+    #: Grammar for speech heard while the guide counts (None: use ``over_speech``).
+    over_counts: Identifier | None = None
 
 
 class Understanding(StrictModel):
@@ -282,21 +296,41 @@ class GrammarBook(StrictModel):
             raise ValueError(f"garbage words that are also whole phrases: {', '.join(clash)}")
         return self
 
-    @model_validator(mode="after")
-    def _grammars_reference_phrases(self) -> GrammarBook:
-        for name, grammar in self.grammars.items():
-            missing = [i for i in [*grammar.intents, *grammar.anywhere] if i not in self.phrases]
+    @field_validator("grammars")
+    @classmethod
+    def _grammars_reference_phrases(
+        cls, grammars: dict[str, Grammar], info: ValidationInfo
+    ) -> dict[str, Grammar]:
+        # A field validator (not a model one) so errors point at grammars.toml.
+        phrases = info.data.get("phrases")
+        if phrases is None:
+            return grammars  # phrases.toml already failed; its error is reported
+        for name, grammar in grammars.items():
+            missing = [i for i in [*grammar.intents, *grammar.anywhere] if i not in phrases]
             if missing:
                 raise ValueError(
                     f"grammar {name!r} references phrase set(s) not defined under [phrases]: "
                     f"{', '.join(missing)}"
                 )
-            outside = [i for i in grammar.anywhere if i not in grammar.intents]
-            if outside:
-                raise ValueError(
-                    f"grammar {name!r}: anywhere lists {', '.join(outside)}, "
-                    "which its intents do not include"
-                )
+            for field_name, listed in (
+                ("anywhere", grammar.anywhere),
+                ("acoustic_intents", grammar.acoustic_intents or []),
+            ):
+                outside = [i for i in listed if i not in grammar.intents]
+                if outside:
+                    raise ValueError(
+                        f"grammar {name!r}: {field_name} lists {', '.join(outside)}, "
+                        "which its intents do not include"
+                    )
+            for field_name, target in (
+                ("over_speech", grammar.over_speech),
+                ("over_counts", grammar.over_counts),
+            ):
+                if target is not None and not grammars.get(target, grammar).over_speech_only:
+                    raise ValueError(
+                        f"grammar {name!r}: {field_name} = {target!r} must name a grammar "
+                        "with over_speech_only = true"
+                    )
             absent = sorted(
                 i.value
                 for i in ALWAYS_ON
@@ -307,7 +341,7 @@ class GrammarBook(StrictModel):
                     f"grammar {name!r} must include {', '.join(absent)}: those words work "
                     "from every state"
                 )
-        return self
+        return grammars
 
     def phrase_map(self, grammar: str) -> dict[str, Intent]:
         """Every phrase a grammar accepts, mapped to its intent."""

@@ -1,9 +1,10 @@
 """The hands-free session: microphone -> endpointer -> recognizer -> dialogue -> speech.
 
 Half-duplex on purpose: while the guide speaks (and for a short tail after), what the
-microphone hears is only ever decoded against the small ``barge_in`` grammar with its
-strict threshold, so the guide never answers its own voice, yet "stop", "pause",
-"it hurts" and "help" still cut it off at once.
+microphone hears is only ever decoded against the turn's small ``over_speech`` grammar
+(``grammars/<lang>/grammars.toml``) with its strict threshold. The guide never answers
+its own voice, yet "help" always, and "stop", "pause" or "it hurts" during an exercise,
+still cut it off at once.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ class VoiceIO:
         self._events: queue.Queue[InputEvent] = queue.Queue()
         self._stop = threading.Event()
         self._rng = random.Random(0)
+        self._caption_lock = threading.Lock()
         self._speaking_words: set[str] = set()
         self._count_words = {w.lower() for w in content.prompts.count_words}
         self._mic: Microphone | None = open_mic()
@@ -99,11 +101,13 @@ class VoiceIO:
     # ------------------------------------------------------------ output sink
 
     def _caption(self, who: str, text: str) -> None:
-        try:
-            self.captions.write(f"{who}: {text}\n")
-            self.captions.flush()
-        except (BrokenPipeError, ValueError):
-            pass
+        # Two threads caption (the session's speech, the listener's results): whole lines.
+        with self._caption_lock:
+            try:
+                self.captions.write(f"{who}: {text}\n")
+                self.captions.flush()
+            except (BrokenPipeError, ValueError):
+                pass
 
     def _play(self, text: str) -> None:
         # Words of what is playing now: a "barge-in" that only repeats them is our echo.
@@ -221,8 +225,12 @@ class VoiceIO:
         overlapped = sum(flags) > OVERLAP_SHARE * max(1, len(flags))
         grammar = self.grammar
         if overlapped:
+            turn = self.content.grammars.grammars[self.grammar]
             counting = self._speaking_words <= self._count_words
-            grammar = "barge_in_counts" if counting else "barge_in"
+            over = (turn.over_counts if counting else None) or turn.over_speech
+            if over is None:
+                return
+            grammar = over
         result = self.recognizer.recognize(audio, grammar)
         decoded = time.monotonic()
         tail_s = (seg.decided_at - seg.end) / RATE

@@ -55,6 +55,7 @@ class PocketSphinxRecognizer:
         self._phrases: dict[str, dict[str, Intent]] = {}
         self._garbage = {w for w in grammars.garbage if w in vocabulary}
         self._garbage_of: dict[str, set[str]] = {}
+        self._strict = {n: g.over_speech_only for n, g in grammars.grammars.items()}
         self._around_of: dict[str, set[str]] = {}
         for name in grammars.grammars:
             usable: dict[str, Intent] = {}
@@ -66,7 +67,7 @@ class PocketSphinxRecognizer:
                 usable[phrase] = intent
             self._phrases[name] = usable
             garbage = self._garbage if grammars.grammars[name].use_garbage else set()
-            if name.startswith("barge_in"):
+            if grammars.grammars[name].over_speech_only:
                 # The guide's own words are the likeliest thing heard over its speech: let
                 # them win as garbage, but never the words of a barge-in phrase itself.
                 own = {w for p in usable for w in p.split()}
@@ -148,7 +149,7 @@ class PocketSphinxRecognizer:
         score = agree / max(1, len(nbest))
         if intent is Intent.NO and score < 1.0:
             return done(text, None, score, "ambiguous_no", alts)
-        if grammar.startswith("barge_in") and score < 1.0:
+        if self._strict[grammar] and score < 1.0:
             return done(text, None, score, "weak_barge_in", alts)
         return done(text, intent, score, "", alts)
 

@@ -32,8 +32,8 @@ class RejectionSettings(BaseModel):
         """Too little voiced audio to be an answer: reject before decoding."""
         return sum(voiced_frames(samples)) < self.min_voiced_frames
 
-    def word_conf_needed(self, intent: Intent | None, grammar: str) -> float:
-        if grammar.startswith("barge_in"):
+    def word_conf_needed(self, intent: Intent | None, over_speech: bool) -> float:
+        if over_speech:
             return self.min_word_conf_barge_in
         if intent is Intent.NO:
             return self.min_word_conf_no

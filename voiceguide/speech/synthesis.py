@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-import sys
 import tempfile
 import threading
 import time
@@ -52,24 +50,11 @@ class Pcm:
 
 @contextlib.contextmanager
 def _quiet_stdout() -> Iterator[None]:
-    # The espeak driver prints "Audio saved to ..." on the C-level stdout; keep it out of
-    # captions and pipes by pointing fd 1 at /dev/null for the duration.
-    try:
-        fd = os.dup(1)
-    except OSError:
-        with contextlib.redirect_stdout(io.StringIO()):
-            yield
-        return
-    null = os.open(os.devnull, os.O_WRONLY)
-    try:
-        sys.stdout.flush()
-        os.dup2(null, 1)
-        with contextlib.redirect_stdout(io.StringIO()):
-            yield
-    finally:
-        os.dup2(fd, 1)
-        os.close(fd)
-        os.close(null)
+    # The espeak driver print()s "Audio saved to ..."; keep it out of captions and pipes.
+    # Python-level only, on purpose: pointing fd 1 at /dev/null would also swallow
+    # captions that other threads flush while a render runs.
+    with contextlib.redirect_stdout(io.StringIO()):
+        yield
 
 
 class Synthesizer:

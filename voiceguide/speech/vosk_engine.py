@@ -50,6 +50,7 @@ class VoskRecognizer:
         self.unknown_token = unk[0] if unk else None
         self.missing_words: dict[str, list[str]] = {}
         self._phrases: dict[str, dict[str, Intent]] = {}
+        self._strict = {n: g.over_speech_only for n, g in grammars.grammars.items()}
         for name in grammars.grammars:
             usable: dict[str, Intent] = {}
             for phrase, intent in grammars.acoustic_phrase_map(name).items():
@@ -100,6 +101,6 @@ class VoskRecognizer:
         if intent is None:
             return done(text, None, 0.0, "not_a_whole_phrase")
         score = min((float(w.get("conf", 0.0)) for w in words), default=0.0)
-        if score < self.settings.word_conf_needed(intent, grammar):
+        if score < self.settings.word_conf_needed(intent, self._strict[grammar]):
             return done(text, None, score, "low_score")
         return done(text, intent, score)
