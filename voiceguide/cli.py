@@ -16,7 +16,7 @@ from voiceguide.content import ContentError
 
 #: Order here is the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = ("run", "demo", "devices", "say")
-BENCHES: tuple[str, ...] = ("asr",)
+BENCHES: tuple[str, ...] = ("asr", "timing")
 
 DESCRIPTION = """\
 An offline, hands-free voice guide for hip pain.

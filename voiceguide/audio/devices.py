@@ -8,6 +8,7 @@ microphone delivers 16 kHz mono int16 blocks on a queue; if the device cannot op
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 import time
@@ -95,19 +96,31 @@ def resolve(spec: str | None, kind: str) -> int | None:
     return matches[0].index
 
 
+@dataclass(slots=True)
+class _Sound:
+    ident: int
+    pcm: Int16
+    pos: int = 0
+
+
 class Speaker:
-    """Plays queued PCM; ``stop()`` cuts whatever is playing at the next callback."""
+    """Plays queued PCM; ``stop()`` cuts whatever is playing at the next callback.
+
+    ``onsets[id]`` is when the first sample of sound ``id`` (returned by ``play``) reaches
+    the device, on the ``time.monotonic`` scale: the callback's time plus the stream's
+    output latency plus the sound's offset inside the block.
+    """
 
     def __init__(self, device: int | None = None) -> None:
         sd = _sd()
         self._lock = threading.Lock()
-        self._queue: deque[Int16] = deque()
+        self._queue: deque[_Sound] = deque()
         self._idle = threading.Event()
         self._idle.set()
-        #: Monotonic times of the last sound's first and last callback.
-        self.started_at = 0.0
+        self._ids = itertools.count(1)
+        self.onsets: dict[int, float] = {}
+        #: When the last sound ended (or was cut), monotonic seconds.
         self.ended_at = 0.0
-        self.starts: list[float] = []
         try:
             info = sd.query_devices(device, "output")
             self.rate = int(info["default_samplerate"])
@@ -119,40 +132,40 @@ class Speaker:
                 latency="low",
                 callback=self._callback,
             )
+            self._latency = float(self._stream.latency)
             self._stream.start()
         except (sd.PortAudioError, ValueError) as exc:
             raise NoAudioDevice(f"the speaker will not open ({exc}); {NO_DEVICE_HINT}") from None
 
-    def _callback(
-        self, outdata: npt.NDArray[np.int16], frames: int, _t: object, _s: object
-    ) -> None:
+    def _callback(self, outdata: Int16, frames: int, _t: object, _s: object) -> None:
+        at = time.monotonic() + self._latency
         out = outdata[:, 0]
         filled = 0
         with self._lock:
             while filled < frames and self._queue:
-                head = self._queue[0]
-                if filled == 0 and self._idle.is_set():
-                    self.started_at = time.monotonic()
-                    self.starts.append(self.started_at)
-                    self._idle.clear()
-                take = min(frames - filled, len(head))
-                out[filled : filled + take] = head[:take]
+                sound = self._queue[0]
+                if sound.pos == 0:
+                    self.onsets[sound.ident] = at + filled / self.rate
+                take = min(frames - filled, len(sound.pcm) - sound.pos)
+                out[filled : filled + take] = sound.pcm[sound.pos : sound.pos + take]
+                sound.pos += take
                 filled += take
-                if take == len(head):
+                if sound.pos >= len(sound.pcm):
                     self._queue.popleft()
-                else:
-                    self._queue[0] = head[take:]
             if filled < frames:
                 out[filled:] = 0
                 if not self._queue and not self._idle.is_set():
-                    self.ended_at = time.monotonic()
+                    self.ended_at = at + filled / self.rate
                     self._idle.set()
 
-    def play(self, samples: Int16, rate: int) -> None:
+    def play(self, samples: Int16, rate: int) -> int:
+        """Queue a sound after whatever is playing; returns its id (see ``onsets``)."""
         pcm = samples if rate == self.rate else soxr.resample(samples, rate, self.rate)
+        sound = _Sound(next(self._ids), np.ascontiguousarray(pcm, dtype=np.int16))
         with self._lock:
-            self._queue.append(np.ascontiguousarray(pcm, dtype=np.int16))
+            self._queue.append(sound)
             self._idle.clear()
+        return sound.ident
 
     def stop(self) -> None:
         with self._lock:

@@ -1,0 +1,173 @@
+"""``voiceguide bench timing``: are counts spoken when the schedule says, through a real speaker?
+
+Part 1 runs the real routine: the real dialogue and coach on the real clock, every cue
+and count rendered and played on the output device. For each count, the error is the
+time its first sample reached the device minus the time the coach scheduled it.
+Part 2 plays the same number of counts with the naive loop many voice apps use (say the
+word, wait until it is done, sleep one period), against the same ideal schedule.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from voiceguide.audio.devices import NoAudioDevice, Speaker, resolve
+from voiceguide.content import Content, load_content
+from voiceguide.dialogue.clock import MonotonicClock
+from voiceguide.dialogue.controller import Dialogue, Phase
+from voiceguide.dialogue.events import Count, Heard, InputEvent, Speak, VoiceChange
+from voiceguide.dialogue.intents import Intent
+from voiceguide.runtime.session import Session
+from voiceguide.speech.synthesis import SynthesisUnavailable, Synthesizer
+
+
+@dataclass
+class PlayedCounts:
+    """Output sink that plays everything and remembers each count's schedule and sound."""
+
+    content: Content
+    synth: Synthesizer
+    speaker: Speaker
+    period: float
+    counts: list[tuple[float, int]] = field(default_factory=list)
+    progress_every: float = 60.0
+    _last_note: float = field(default=0.0)
+
+    def _play(self, text: str) -> int:
+        pcm = self.synth.render(text, self.content.locale.tts_voice)
+        return self.speaker.play(pcm.samples, pcm.sample_rate)
+
+    def speak(self, event: Speak) -> None:
+        self._play(event.text)
+
+    def count(self, event: Count) -> None:
+        self.counts.append((event.scheduled, self._play(event.text)))
+        now = time.monotonic()
+        if now - self._last_note >= self.progress_every:
+            self._last_note = now
+            print(f"bench timing: {len(self.counts)} counts played", file=sys.stderr)
+
+    def halt(self) -> None:
+        self.speaker.stop()
+
+    def listen(self, grammar: str) -> None:
+        pass
+
+    def voice(self, event: VoiceChange) -> None:
+        pass
+
+    def finish(self) -> None:
+        self.speaker.wait(60)
+
+
+class ClearedUser:
+    """Answers "no" to every safety question at once, then stays silent."""
+
+    def __init__(self, dialogue: Dialogue) -> None:
+        self.dialogue = dialogue
+
+    def get(self, timeout: float | None) -> InputEvent | None:
+        if self.dialogue.phase is Phase.SCREENING:
+            return Heard("no", intent=Intent.NO, source="bench")
+        time.sleep(timeout if timeout is not None else 0.05)
+        return None
+
+
+def summarize(errors_s: list[float]) -> dict[str, float | int]:
+    e = np.abs(np.asarray(errors_s)) * 1000
+    signed = np.asarray(errors_s) * 1000
+    return {
+        "counts": len(errors_s),
+        "median_abs_ms": round(float(np.median(e)), 2),
+        "p99_abs_ms": round(float(np.percentile(e, 99)), 2),
+        "max_abs_ms": round(float(e.max()), 2),
+        "end_drift_ms": round(float(signed[-1] - signed[0]), 2),
+    }
+
+
+def run_routine(content: Content, synth: Synthesizer, speaker: Speaker) -> list[float]:
+    dialogue = Dialogue(content)
+    sink = PlayedCounts(content, synth, speaker, dialogue.period)
+    Session(dialogue, MonotonicClock(), ClearedUser(dialogue), sink).run()
+    speaker.wait(30)
+    time.sleep(0.2)
+    return [speaker.onsets[ident] - scheduled for scheduled, ident in sink.counts]
+
+
+def run_naive(
+    words: list[str], content: Content, synth: Synthesizer, speaker: Speaker, period: float
+) -> list[float]:
+    pcms = [synth.render(w, content.locale.tts_voice) for w in words]
+    t0 = time.monotonic() + 0.5
+    time.sleep(0.5)
+    errors = []
+    for k, pcm in enumerate(pcms):
+        ident = speaker.play(pcm.samples, pcm.sample_rate)
+        speaker.wait(10)  # "say it and wait until it is done"
+        errors.append(speaker.onsets[ident] - (t0 + k * period))
+        time.sleep(period)
+    return errors
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "timing",
+        help="count-onset error of the real routine on the speaker, against a naive loop",
+        description=__doc__,
+        epilog="examples:\n  voiceguide bench timing            (about 15 minutes)\n"
+        "  scripts/with-virtual-audio .venv/bin/voiceguide bench timing --json\n"
+        "  voiceguide bench timing --naive-counts 20   (shorter naive part)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--lang", default="en", help="content language (default en)")
+    p.add_argument("--output-device", metavar="NAME|INDEX", help="speaker (default: default)")
+    p.add_argument(
+        "--naive-counts",
+        type=int,
+        metavar="N",
+        help="counts for the naive loop (default: as many as the routine had)",
+    )
+    p.add_argument("--skip-routine", action="store_true", help="run only the naive loop")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    content = load_content(args.lang)
+    if args.naive_counts is not None and args.naive_counts < 2:
+        print("voiceguide bench timing: --naive-counts must be at least 2", file=sys.stderr)
+        return 2
+    try:
+        synth = Synthesizer(content.locale.tts_voice)
+        speaker = Speaker(resolve(args.output_device, "output"))
+    except (SynthesisUnavailable, NoAudioDevice) as exc:
+        print(f"voiceguide bench timing: {exc}", file=sys.stderr)
+        return 1
+    period = Dialogue(content).period
+    report: dict[str, object] = {"period_s": period}
+    try:
+        n = args.naive_counts or 0
+        if not args.skip_routine:
+            print("bench timing: playing the whole routine at real speed", file=sys.stderr)
+            routine = run_routine(content, synth, speaker)
+            report["scheduled"] = summarize(routine)
+            n = n or len(routine)
+        n = n or 60
+        words = [content.prompts.count_word(1 + k % 10) for k in range(n)]
+        print(f"bench timing: naive loop, {n} counts", file=sys.stderr)
+        report["naive"] = summarize(run_naive(words, content, synth, speaker, period))
+    finally:
+        speaker.close()
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for part in ("scheduled", "naive"):
+            if part in report:
+                print(f"{part:10s} " + "  ".join(f"{k} {v}" for k, v in report[part].items()))  # type: ignore[attr-defined]
+    return 0
