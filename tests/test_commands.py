@@ -1,0 +1,107 @@
+"""`check`, `devices`, `say` and `listen` as a user runs them, with and without audio devices."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import soundfile
+
+from tests.speechgen import speak
+from tests.virtual_audio import missing_tools, virtual_audio
+
+CLI = [sys.executable, "-m", "voiceguide.cli"]
+needs_pulse = pytest.mark.skipif(
+    bool(missing_tools()), reason=f"PulseAudio tools missing: {missing_tools()}; scripts/setup"
+)
+
+
+def vg(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, timeout=120, env=env or dict(os.environ)
+    )
+
+
+def no_audio_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PULSE_SERVER"] = "unix:/nonexistent/pulse"
+    return env
+
+
+def test_check_without_devices_is_truthful() -> None:
+    proc = vg("check", env=no_audio_env())
+    assert proc.returncode == 1
+    out = proc.stdout
+    assert "PASS  speech out" in out and "PASS  recognizer  pocketsphinx" in out
+    assert "FAIL  microphone" in out and "FAIL  speaker" in out
+    assert "INFO  loopback    not tried" in out
+    assert "voiceguide demo" in out and "Traceback" not in proc.stderr
+
+
+def test_devices_and_run_without_devices_point_to_demo_and_text() -> None:
+    for args in (["devices"], ["run"]):
+        proc = vg(*args, env=no_audio_env())
+        assert proc.returncode == 1, args
+        assert "voiceguide demo" in proc.stderr and "--text" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
+
+
+def test_say_writes_wav(tmp_path: Path) -> None:
+    wav = tmp_path / "said.wav"
+    proc = vg("say", "--wav", str(wav), "Lie on your back.")
+    assert proc.returncode == 0, proc.stderr
+    data, rate = soundfile.read(wav, dtype="int16")
+    assert rate == 22050 and len(data) > rate // 2 and abs(data).max() > 1000
+    assert vg("say", "").returncode == 2
+    assert vg("say", "--rate", "9", "hi").returncode == 2
+    assert vg("say", "--voice", "xx/none", "--wav", str(wav), "hi").returncode == 2
+
+
+def test_listen_to_files(tmp_path: Path) -> None:
+    yes, marvin, bad = tmp_path / "yes.wav", tmp_path / "marvin.wav", tmp_path / "bad.wav"
+    soundfile.write(yes, speak("yes", "en-us+f2"), 16000)
+    soundfile.write(marvin, speak("marvin", "en-us+f2"), 16000)
+    bad.write_bytes(b"not audio")
+    proc = vg("listen", "--engine", "pocketsphinx", str(yes), str(marvin), str(bad))
+    assert proc.returncode == 1  # one file could not be read
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith(f"{yes}: yes  ->  yes (score"), lines[0]
+    assert lines[1].startswith(f"{marvin}: "), lines[1]
+    assert "rejected" in lines[1]
+    assert "bad.wav" in proc.stderr and "Traceback" not in proc.stderr
+    assert vg("listen", "--grammar", "nope", str(yes)).returncode == 2
+
+
+@needs_pulse
+def test_check_and_devices_on_virtual_devices() -> None:
+    with virtual_audio(room=True) as env:
+        devices = vg("devices", env=env)
+        check = vg("check", env=env)
+    assert devices.returncode == 0 and "><" in devices.stdout, devices.stdout
+    assert check.returncode == 0, check.stdout
+    assert "PASS  microphone" in check.stdout and "PASS  speaker" in check.stdout
+    assert "PASS  loopback" in check.stdout
+    with virtual_audio(room=False) as env:
+        quiet = vg("check", env=env)
+    assert quiet.returncode == 0 and "INFO  loopback    the microphone did not hear" in quiet.stdout
+
+
+@needs_pulse
+def test_listen_on_virtual_microphone(tmp_path: Path) -> None:
+    from tests.virtual_audio import play_into_mic
+
+    wav = tmp_path / "yes.wav"
+    soundfile.write(wav, speak("yes", "en-us+f2"), 16000)
+    with virtual_audio() as env:
+        proc = subprocess.Popen(
+            [*CLI, "listen", "--seconds", "6"], env=env, stdout=subprocess.PIPE, text=True
+        )
+        assert proc.stdout is not None
+        assert "speak now" in proc.stdout.readline()
+        play_into_mic(env, wav)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert any(line.startswith("yes  ->  ") for line in out.splitlines()), out
