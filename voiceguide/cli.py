@@ -15,7 +15,7 @@ from voiceguide import __version__
 from voiceguide.content import ContentError
 
 #: Order here is the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("run", "demo", "check", "devices", "say", "listen")
+COMMANDS: tuple[str, ...] = ("run", "demo", "check", "devices", "say", "listen", "models")
 BENCHES: tuple[str, ...] = ("asr", "timing")
 
 DESCRIPTION = """\

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     volume_step: Annotated[float, Field(gt=0, le=0.5)] = 0.15
     min_volume: Annotated[float, Field(ge=0.1, le=1.0)] = 0.3
 
+    #: The Vosk model catalog ``voiceguide models`` installs from (a JSON list).
+    model_list_url: str = "https://alphacephei.com/vosk/models/model-list.json"
+
     @model_validator(mode="after")
     def _ordered_bounds(self) -> Settings:
         if not self.min_count_period_s <= self.count_period_s <= self.max_count_period_s:

@@ -80,3 +80,18 @@ def find_installed_model(lang: str) -> Path | None:
         for name in names:
             return d / name
     return packaged_model(lang)
+
+
+def installed_models() -> list[Path]:
+    """Every Vosk model folder found: the search folders, then packaged models."""
+    found: list[Path] = []
+    for d in model_dirs():
+        if d.is_dir():
+            found += sorted(
+                p for p in d.iterdir() if p.is_dir() and p.name.startswith("vosk-model")
+            )
+    for lang in ("ko",):
+        packaged = packaged_model(lang)
+        if packaged is not None:
+            found.append(packaged)
+    return found
