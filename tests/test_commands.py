@@ -105,3 +105,30 @@ def test_listen_on_virtual_microphone(tmp_path: Path) -> None:
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0
     assert any(line.startswith("yes  ->  ") for line in out.splitlines()), out
+
+
+@needs_pulse
+def test_benches_run_on_virtual_devices() -> None:
+    """The benchmark commands work end to end; their figures go to BENCHMARKS.md, not here."""
+    import json
+
+    with virtual_audio() as env:
+        latency = vg("bench", "latency", "--turns", "2", "--json", env=env)
+        timing = vg("bench", "timing", "--skip-routine", "--naive-counts", "4", "--json", env=env)
+    assert latency.returncode == 0, latency.stderr
+    lat = json.loads(latency.stdout)
+    assert lat["turns"] == 2
+    assert set(lat["median_ms_by_stage"]) == {
+        "endpointing", "decoding", "dialogue_and_render", "speech_start"
+    }  # fmt: skip
+    assert timing.returncode == 0, timing.stderr
+    naive = json.loads(timing.stdout)["naive"]
+    # Sleeping a period after each spoken word drifts by at least the words' length.
+    assert naive["counts"] == 4 and naive["end_drift_ms"] > 3 * 200
+
+
+def test_benches_without_devices_say_so() -> None:
+    for bench in ("latency", "timing"):
+        proc = vg("bench", bench, env=no_audio_env())
+        assert proc.returncode == 1 and "no audio device" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr

@@ -18,12 +18,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Protocol, TextIO
 
 import numpy as np
 import numpy.typing as npt
 
-from voiceguide.audio.devices import Int16, Microphone, NoAudioDevice, Speaker
+from voiceguide.audio.devices import Int16, NoAudioDevice, Speaker
 from voiceguide.audio.vad import FRAME, RATE, Endpointer, Segment
 from voiceguide.content.models import Content, PromptId
 from voiceguide.dialogue.events import Count, Heard, InputEvent, NoMatch, Speak, VoiceChange
@@ -45,6 +45,15 @@ def tone(rate: int = 22_050, seconds: float = 0.25, hz: float = 660.0) -> Pcm:
     t = np.arange(int(rate * seconds)) / rate
     wave = 0.3 * np.sin(2 * np.pi * hz * t) * np.hanning(len(t))
     return Pcm((wave * 32767).astype(np.int16), rate)
+
+
+class AudioInput(Protocol):
+    """A microphone: 16 kHz mono int16 blocks (``audio.devices.Microphone``, or a replay)."""
+
+    def read(self, timeout: float) -> Int16 | None: ...
+    @property
+    def alive(self) -> bool: ...
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -73,7 +82,7 @@ class VoiceIO:
         recognizer: Recognizer,
         synth: Synthesizer | None,
         speaker: Speaker,
-        open_mic: Callable[[], Microphone],
+        open_mic: Callable[[], AudioInput],
         captions: TextIO = sys.stdout,
         rate: float = 1.0,
         volume: float = 1.0,
@@ -94,7 +103,7 @@ class VoiceIO:
         self._caption_lock = threading.Lock()
         self._speaking_words: set[str] = set()
         self._count_words = {w.lower() for w in content.prompts.count_words}
-        self._mic: Microphone | None = open_mic()
+        self._mic: AudioInput | None = open_mic()
         self._thread = threading.Thread(target=self._listen, name="voice-listen", daemon=True)
         self._thread.start()
 
@@ -154,6 +163,10 @@ class VoiceIO:
         self._play(text)
 
     # ------------------------------------------------------------ input source
+
+    def post(self, event: InputEvent) -> None:
+        """Hand the session an input from outside the microphone (e.g. end of input)."""
+        self._events.put(event)
 
     def get(self, timeout: float | None) -> InputEvent | None:
         try:
