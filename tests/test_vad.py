@@ -43,3 +43,17 @@ def test_stream_chunking_does_not_change_segments() -> None:
     pieces += ep.flush()
     assert [(s.start, s.end) for s in pieces] == [(s.start, s.end) for s in whole]
     assert all(s.start % FRAME == 0 for s in whole)
+
+
+def test_one_word_turns_end_within_a_quarter_second() -> None:
+    """yes_no's short end silence (grammars.toml) decides "no" fast, and still finds it."""
+    from voiceguide.content import load_grammars
+
+    audio = np.concatenate([speak("no"), np.zeros(RATE, dtype=np.int16)])
+    ep = Endpointer()
+    ep.set_end_silence(load_grammars("en").grammars["yes_no"].end_silence_ms)
+    found = [seg for i in range(0, len(audio), FRAME) for seg in ep.feed(audio[i : i + FRAME])]
+    assert len(found) == 1
+    loud = np.flatnonzero(np.abs(audio.astype(np.int32)) > 0.02 * np.abs(audio).max())
+    assert (found[0].decided_at - loud[-1]) / RATE <= 0.25
+    assert found[0].end >= loud[-1] - FRAME  # the word itself is not cut short

@@ -43,11 +43,12 @@ class Endpointer:
     """Splits a stream into utterances.
 
     Speech starts after ``start_frames`` voiced frames in a row and ends after
-    ``end_frames`` unvoiced frames: 300 ms by default, short enough that "no" is answered
-    quickly, long enough not to cut "not ... at all".
+    ``end_frames`` unvoiced frames: 300 ms by default, long enough not to cut
+    "not ... at all". One-word turns set it much shorter (``Grammar.end_silence_ms``), so
+    "no" is answered quickly. The most aggressive VAD mode keeps its own hangover short.
     """
 
-    aggressiveness: int = 2
+    aggressiveness: int = 3
     start_frames: int = 3
     end_frames: int = 10
     pre_roll_frames: int = 8
@@ -67,6 +68,9 @@ class Endpointer:
     @property
     def in_speech(self) -> bool:
         return self._start is not None
+
+    def set_end_silence(self, ms: int) -> None:
+        self.end_frames = max(1, round(ms / 1000 / FRAME_S))
 
     def reset(self) -> None:
         self._run = self._silence = 0

@@ -85,7 +85,9 @@ def _microphone(args: argparse.Namespace, recognizer: Recognizer) -> int:
         print(f"voiceguide listen: {exc}", file=sys.stderr)
         return 1
     print(f"voiceguide listen: speak now ({recognizer.name}, grammar {args.grammar})", flush=True)
+    end_ms = load_grammars(args.lang).grammars[args.grammar].end_silence_ms
     endpointer = Endpointer()
+    endpointer.set_end_silence(end_ms)
     blocks: list[np.ndarray] = []
     deadline = time.monotonic() + args.seconds if args.seconds else None
     try:
@@ -106,6 +108,7 @@ def _microphone(args: argparse.Namespace, recognizer: Recognizer) -> int:
             if len(blocks) * len(block) > 30 * RATE and not endpointer.in_speech:
                 blocks = []  # offsets restart only between utterances
                 endpointer = Endpointer()
+                endpointer.set_end_silence(end_ms)
     finally:
         mic.close()
     return 0

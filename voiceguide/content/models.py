@@ -225,6 +225,9 @@ class Grammar(StrictModel):
     #: phrases let a decoder stretch an answer over unrelated words ("marvin" heard as
     #: "no i didn't"), so safety grammars keep this at 1; typed text is not limited.
     acoustic_max_words: Annotated[int, Field(ge=1, le=6)] = 3
+    #: Quiet after speech that ends an utterance. Short where answers are one word (a
+    #: fast reply); longer where commands have several ("carry on", "stop now").
+    end_silence_ms: Annotated[int, Field(ge=60, le=2000)] = 300
     #: The intents a speech engine listens for (default: all). Typed text keeps them all.
     acoustic_intents: list[str] | None = None
     #: Add the garbage branch (``garbage.toml``) for speech engines: near misses are

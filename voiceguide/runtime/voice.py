@@ -96,6 +96,7 @@ class VoiceIO:
         self.rate = rate
         self.volume = volume
         self.grammar = "yes_no"
+        self._end_silence_ms = content.grammars.grammars[self.grammar].end_silence_ms
         self.stats = VoiceStats()
         self._events: queue.Queue[InputEvent] = queue.Queue()
         self._stop = threading.Event()
@@ -149,6 +150,7 @@ class VoiceIO:
 
     def listen(self, grammar: str) -> None:
         self.grammar = grammar
+        self._end_silence_ms = self.content.grammars.grammars[grammar].end_silence_ms
 
     def voice(self, event: VoiceChange) -> None:
         self.rate, self.volume = event.rate, event.volume
@@ -207,6 +209,7 @@ class VoiceIO:
             while kept and kept[0][0] < offset - KEEP_S * RATE:
                 kept.popleft()
                 gated.popleft()
+            endpointer.set_end_silence(self._end_silence_ms)
             for seg in endpointer.feed(block):
                 self._decide(seg, kept, gated)
 
