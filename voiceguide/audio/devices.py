@@ -100,6 +100,8 @@ def resolve(spec: str | None, kind: str) -> int | None:
 class _Sound:
     ident: int
     pcm: Int16
+    #: Monotonic time its first sample should reach the device (None: as soon as possible).
+    at: float | None = None
     pos: int = 0
 
 
@@ -145,6 +147,14 @@ class Speaker:
             while filled < frames and self._queue:
                 sound = self._queue[0]
                 if sound.pos == 0:
+                    if sound.at is not None:
+                        # Sample-exact start: wait inside this block, or for a later one.
+                        wait = round((sound.at - at) * self.rate) - filled
+                        if wait >= frames - filled:
+                            break
+                        if wait > 0:
+                            out[filled : filled + wait] = 0
+                            filled += wait
                     self.onsets[sound.ident] = at + filled / self.rate
                 take = min(frames - filled, len(sound.pcm) - sound.pos)
                 out[filled : filled + take] = sound.pcm[sound.pos : sound.pos + take]
@@ -158,10 +168,20 @@ class Speaker:
                     self.ended_at = at + filled / self.rate
                     self._idle.set()
 
-    def play(self, samples: Int16, rate: int) -> int:
-        """Queue a sound after whatever is playing; returns its id (see ``onsets``)."""
+    @property
+    def latency(self) -> float:
+        """Seconds from handing a block to PortAudio to its sound at the device."""
+        return self._latency
+
+    def play(self, samples: Int16, rate: int, at: float | None = None) -> int:
+        """Queue a sound after whatever is playing; returns its id (see ``onsets``).
+
+        ``at``: the monotonic time its first sample should be heard; it waits in silence
+        until then (if handed over early enough), so timing does not depend on when this
+        thread happened to wake.
+        """
         pcm = samples if rate == self.rate else soxr.resample(samples, rate, self.rate)
-        sound = _Sound(next(self._ids), np.ascontiguousarray(pcm, dtype=np.int16))
+        sound = _Sound(next(self._ids), np.ascontiguousarray(pcm, dtype=np.int16), at)
         with self._lock:
             self._queue.append(sound)
             self._idle.clear()

@@ -90,10 +90,10 @@ class TimedSpeaker(Speaker):
         super().__init__(device)
         self.handed: dict[int, float] = {}
 
-    def play(self, samples: Int16, rate: int) -> int:
-        at = time.monotonic()
-        ident = super().play(samples, rate)
-        self.handed[ident] = at
+    def play(self, samples: Int16, rate: int, at: float | None = None) -> int:
+        now = time.monotonic()
+        ident = super().play(samples, rate, at)
+        self.handed[ident] = now
         return ident
 
 

@@ -19,11 +19,12 @@ import numpy as np
 
 from voiceguide.audio.devices import NoAudioDevice, Speaker, resolve
 from voiceguide.content import Content, load_content
-from voiceguide.dialogue.clock import MonotonicClock
+from voiceguide.dialogue.clock import LeadClock, MonotonicClock
 from voiceguide.dialogue.controller import Dialogue, Phase
-from voiceguide.dialogue.events import Count, Heard, InputEvent, Speak, VoiceChange
+from voiceguide.dialogue.events import Count, Heard, InputEnded, InputEvent, Speak, VoiceChange
 from voiceguide.dialogue.intents import Intent
 from voiceguide.runtime.session import Session
+from voiceguide.runtime.voice import COUNT_MARGIN_S
 from voiceguide.speech.synthesis import SynthesisUnavailable, Synthesizer
 
 
@@ -39,15 +40,15 @@ class PlayedCounts:
     progress_every: float = 60.0
     _last_note: float = field(default=0.0)
 
-    def _play(self, text: str) -> int:
+    def _play(self, text: str, at: float | None = None) -> int:
         pcm = self.synth.render(text, self.content.locale.tts_voice)
-        return self.speaker.play(pcm.samples, pcm.sample_rate)
+        return self.speaker.play(pcm.samples, pcm.sample_rate, at)
 
     def speak(self, event: Speak) -> None:
         self._play(event.text)
 
     def count(self, event: Count) -> None:
-        self.counts.append((event.scheduled, self._play(event.text)))
+        self.counts.append((event.scheduled, self._play(event.text, at=event.scheduled)))
         now = time.monotonic()
         if now - self._last_note >= self.progress_every:
             self._last_note = now
@@ -67,13 +68,18 @@ class PlayedCounts:
 
 
 class ClearedUser:
-    """Answers "no" to every safety question at once, then stays silent."""
+    """Answers "no" to each safety question once it has been spoken, then stays silent."""
 
-    def __init__(self, dialogue: Dialogue) -> None:
+    def __init__(self, dialogue: Dialogue, speaker: Speaker, seconds: float | None) -> None:
         self.dialogue = dialogue
+        self.speaker = speaker
+        self.until = None if seconds is None else time.monotonic() + seconds
 
     def get(self, timeout: float | None) -> InputEvent | None:
+        if self.until is not None and time.monotonic() >= self.until:
+            return InputEnded()
         if self.dialogue.phase is Phase.SCREENING:
+            self.speaker.wait(60)
             return Heard("no", intent=Intent.NO, source="bench")
         time.sleep(timeout if timeout is not None else 0.05)
         return None
@@ -91,10 +97,14 @@ def summarize(errors_s: list[float]) -> dict[str, float | int]:
     }
 
 
-def run_routine(content: Content, synth: Synthesizer, speaker: Speaker) -> list[float]:
+def run_routine(
+    content: Content, synth: Synthesizer, speaker: Speaker, seconds: float | None = None
+) -> list[float]:
     dialogue = Dialogue(content)
     sink = PlayedCounts(content, synth, speaker, dialogue.period)
-    Session(dialogue, MonotonicClock(), ClearedUser(dialogue), sink).run()
+    # As in `voiceguide run`: dialogue time is heard time, counts land on the beat.
+    clock = LeadClock(MonotonicClock(), speaker.latency + COUNT_MARGIN_S)
+    Session(dialogue, clock, ClearedUser(dialogue, speaker, seconds), sink).run()
     speaker.wait(30)
     time.sleep(0.2)
     return [speaker.onsets[ident] - scheduled for scheduled, ident in sink.counts]
@@ -134,6 +144,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="counts for the naive loop (default: as many as the routine had)",
     )
     p.add_argument("--skip-routine", action="store_true", help="run only the naive loop")
+    p.add_argument(
+        "--seconds",
+        type=float,
+        metavar="S",
+        help="end the routine after S seconds (default: the whole routine, about 11 minutes)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=main)
 
@@ -155,7 +171,10 @@ def main(args: argparse.Namespace) -> int:
         n = args.naive_counts or 0
         if not args.skip_routine:
             print("bench timing: playing the whole routine at real speed", file=sys.stderr)
-            routine = run_routine(content, synth, speaker)
+            routine = run_routine(content, synth, speaker, args.seconds)
+            if len(routine) < 2:
+                print("voiceguide bench timing: too few counts; raise --seconds", file=sys.stderr)
+                return 1
             report["scheduled"] = summarize(routine)
             n = n or len(routine)
         n = n or 60

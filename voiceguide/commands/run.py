@@ -15,7 +15,7 @@ from voiceguide.commands.common import (
 )
 from voiceguide.config import Settings
 from voiceguide.content import Content
-from voiceguide.dialogue.clock import Clock, MonotonicClock, ScaledClock
+from voiceguide.dialogue.clock import Clock, LeadClock, MonotonicClock, ScaledClock
 from voiceguide.dialogue.controller import Dialogue
 from voiceguide.runtime.log import EventLog
 from voiceguide.runtime.session import Session
@@ -71,6 +71,8 @@ def main(args: argparse.Namespace) -> int:
         settings = settings_from(args)
         if args.time_scale <= 0:
             raise UsageError("--time-scale must be positive")
+        if args.time_scale != 1.0 and not args.text:
+            raise UsageError("--time-scale works with --text only: speech plays in real time")
     except UsageError as exc:
         print(f"voiceguide run: {exc}", file=sys.stderr)
         return 2
@@ -115,7 +117,7 @@ def _hands_free(
     log: EventLog | None,
 ) -> int:
     from voiceguide.audio.devices import Microphone, NoAudioDevice, Speaker, resolve
-    from voiceguide.runtime.voice import VoiceIO
+    from voiceguide.runtime.voice import COUNT_MARGIN_S, VoiceIO
     from voiceguide.speech.select import NoRecognizer, make_recognizer
     from voiceguide.speech.synthesis import SynthesisUnavailable, Synthesizer
 
@@ -156,7 +158,9 @@ def _hands_free(
 
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        Session(dialogue, clock, io, io, log=log, time_scale=args.time_scale).run()
+        # Dialogue time is "heard" time: counts are handed over early and land on the beat.
+        heard = LeadClock(clock, speaker.latency + COUNT_MARGIN_S)
+        Session(dialogue, heard, io, io, log=log).run()
     finally:
         io.close()
         speaker.close()

@@ -48,3 +48,18 @@ class ScaledClock:
 
     def now(self) -> float:
         return self._t0 + (time.monotonic() - self._t0) * self.scale
+
+
+class LeadClock:
+    """Another clock, ``lead`` seconds ahead: the time at which sound handed over now is
+    heard. Driving the dialogue with it lets a count be handed to the speaker early and
+    placed sample-exactly at its scheduled instant."""
+
+    def __init__(self, inner: Clock, lead: float) -> None:
+        if lead < 0:
+            raise ValueError("lead must not be negative")
+        self.inner = inner
+        self.lead = lead
+
+    def now(self) -> float:
+        return self.inner.now() + self.lead

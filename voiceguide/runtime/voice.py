@@ -32,6 +32,9 @@ from voiceguide.speech.synthesis import Pcm, SynthesisUnavailable, Synthesizer
 
 #: After the guide stops, its echo can linger in a room; keep gating this long.
 ECHO_TAIL_S = 0.35
+#: Wake-up jitter and render time allowed for, on top of the speaker's own latency: the
+#: session's clock runs this much ahead so counts can be placed exactly on the beat.
+COUNT_MARGIN_S = 0.03
 #: An utterance counts as spoken over the guide when this share of it was.
 OVERLAP_SHARE = 0.3
 #: How much microphone audio is kept for decoding (an utterance is at most 12 s).
@@ -119,7 +122,7 @@ class VoiceIO:
             except (BrokenPipeError, ValueError):
                 pass
 
-    def _play(self, text: str) -> None:
+    def _play(self, text: str, at: float | None = None) -> None:
         # Words of what is playing now: a "barge-in" that only repeats them is our echo.
         if not self._gated():
             self._speaking_words = set()
@@ -135,15 +138,17 @@ class VoiceIO:
                 self.synth = None
                 pcm = tone()
         pcm = pcm.scaled(self.volume)
-        self.speaker.play(pcm.samples, pcm.sample_rate)
+        self.speaker.play(pcm.samples, pcm.sample_rate, at)
 
     def speak(self, event: Speak) -> None:
         self._caption("guide", event.text)
         self._play(event.text)
 
     def count(self, event: Count) -> None:
+        # The session's clock runs ahead by the speaker's lead, so the count arrives early
+        # enough to be placed exactly on its beat.
         self._caption("guide", event.text)
-        self._play(event.text)
+        self._play(event.text, at=event.scheduled)
 
     def halt(self) -> None:
         self.speaker.stop()
