@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from voiceguide.audio.devices import NoAudioDevice, Speaker, resolve
+from voiceguide.audio.devices import Int16, NoAudioDevice, Speaker, resolve
+from voiceguide.audio.files import to_mono16k
+from voiceguide.audio.vad import RATE
 from voiceguide.content import Content, load_content
 from voiceguide.dialogue.clock import LeadClock, MonotonicClock
 from voiceguide.dialogue.controller import Dialogue, Phase
@@ -25,7 +29,7 @@ from voiceguide.dialogue.events import Count, Heard, InputEnded, InputEvent, Spe
 from voiceguide.dialogue.intents import Intent
 from voiceguide.runtime.session import Session
 from voiceguide.runtime.voice import COUNT_MARGIN_S
-from voiceguide.speech.synthesis import SynthesisUnavailable, Synthesizer
+from voiceguide.speech.synthesis import Pcm, SynthesisUnavailable, Synthesizer
 
 
 @dataclass
@@ -36,7 +40,8 @@ class PlayedCounts:
     synth: Synthesizer
     speaker: Speaker
     period: float
-    counts: list[tuple[float, int]] = field(default_factory=list)
+    #: (scheduled time, sound id, text) of every count.
+    counts: list[tuple[float, int, str]] = field(default_factory=list)
     progress_every: float = 60.0
     _last_note: float = field(default=0.0)
 
@@ -48,7 +53,8 @@ class PlayedCounts:
         self._play(event.text)
 
     def count(self, event: Count) -> None:
-        self.counts.append((event.scheduled, self._play(event.text, at=event.scheduled)))
+        ident = self._play(event.text, at=event.scheduled)
+        self.counts.append((event.scheduled, ident, event.text))
         now = time.monotonic()
         if now - self._last_note >= self.progress_every:
             self._last_note = now
@@ -99,7 +105,7 @@ def summarize(errors_s: list[float]) -> dict[str, float | int]:
 
 def run_routine(
     content: Content, synth: Synthesizer, speaker: Speaker, seconds: float | None = None
-) -> list[float]:
+) -> list[tuple[float, int, str]]:
     dialogue = Dialogue(content)
     sink = PlayedCounts(content, synth, speaker, dialogue.period)
     # As in `voiceguide run`: dialogue time is heard time, counts land on the beat.
@@ -107,7 +113,52 @@ def run_routine(
     Session(dialogue, clock, ClearedUser(dialogue, speaker, seconds), sink).run()
     speaker.wait(30)
     time.sleep(0.2)
-    return [speaker.onsets[ident] - scheduled for scheduled, ident in sink.counts]
+    return sink.counts
+
+
+class MonitorRecording:
+    """Records a PulseAudio source (e.g. ``vspeaker.monitor``) with ``parec``, in another
+    process: an outside witness of what the speaker really played, on the device's clock."""
+
+    def __init__(self, source: str) -> None:
+        self.file = tempfile.NamedTemporaryFile(suffix=".raw")  # noqa: SIM115 - closed in stop
+        self.proc = subprocess.Popen(
+            ["parec", f"--device={source}", "--format=s16le", f"--rate={RATE}", "--channels=1",
+             "--raw", "--latency-msec=10"],
+            stdout=self.file, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.started = time.monotonic()
+
+    def stop(self) -> Int16:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        data = np.fromfile(self.file.name, dtype=np.int16)
+        self.file.close()
+        return data
+
+
+def heard_onsets(
+    recording: Int16, started: float, counts: list[tuple[float, Int16]], search_s: float = 0.3
+) -> list[float]:
+    """Where each count really starts in the recording, minus where the schedule puts it
+    (seconds); the constant recorder offset is removed (median)."""
+    found = []
+    for at, template in counts:
+        guess = round((at - started) * RATE)
+        lo = max(0, guess - round(search_s * RATE))
+        hi = min(len(recording), guess + round(search_s * RATE) + len(template))
+        window = recording[lo:hi].astype(np.float64)
+        t = template.astype(np.float64)
+        if len(window) < len(t):
+            found.append(np.nan)
+            continue
+        corr = np.correlate(window, t, mode="valid")
+        energy = np.sqrt(np.convolve(window**2, np.ones(len(t)), mode="valid")) + 1e-9
+        best = int(np.argmax(corr / energy))
+        found.append((lo + best - guess) / RATE)
+    errors = np.asarray(found)
+    errors = errors - np.nanmedian(errors)
+    return [float(e) for e in errors if not np.isnan(e)]
 
 
 def run_naive(
@@ -150,8 +201,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="S",
         help="end the routine after S seconds (default: the whole routine, about 11 minutes)",
     )
+    p.add_argument(
+        "--monitor",
+        metavar="SOURCE",
+        help="also record this PulseAudio source with parec (e.g. vspeaker.monitor under "
+        "scripts/with-virtual-audio) and find every count in the recording",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=main)
+
+
+def _at_16k(pcm: Pcm) -> Int16:
+    return to_mono16k(pcm.samples, pcm.sample_rate)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -171,11 +232,22 @@ def main(args: argparse.Namespace) -> int:
         n = args.naive_counts or 0
         if not args.skip_routine:
             print("bench timing: playing the whole routine at real speed", file=sys.stderr)
+            recorder = MonitorRecording(args.monitor) if args.monitor else None
             routine = run_routine(content, synth, speaker, args.seconds)
             if len(routine) < 2:
                 print("voiceguide bench timing: too few counts; raise --seconds", file=sys.stderr)
                 return 1
-            report["scheduled"] = summarize(routine)
+            report["scheduled"] = summarize([speaker.onsets[i] - at for at, i, _ in routine])
+            if recorder is not None:
+                recording = recorder.stop()
+                templates = {
+                    text: _at_16k(synth.render(text, content.locale.tts_voice))
+                    for text in {t for _, _, t in routine}
+                }
+                heard = heard_onsets(
+                    recording, recorder.started, [(at, templates[t]) for at, _, t in routine]
+                )
+                report["scheduled_heard"] = summarize(heard)
             n = n or len(routine)
         n = n or 60
         words = [content.prompts.count_word(1 + k % 10) for k in range(n)]
@@ -186,7 +258,7 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report))
     else:
-        for part in ("scheduled", "naive"):
+        for part in ("scheduled", "scheduled_heard", "naive"):
             if part in report:
                 print(f"{part:10s} " + "  ".join(f"{k} {v}" for k, v in report[part].items()))  # type: ignore[attr-defined]
     return 0
