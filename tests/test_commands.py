@@ -115,6 +115,8 @@ def test_benches_run_on_virtual_devices() -> None:
     with virtual_audio() as env:
         latency = vg("bench", "latency", "--turns", "2", "--json", env=env)
         timing = vg("bench", "timing", "--skip-routine", "--naive-counts", "4", "--json", env=env)
+        startup = vg("bench", "startup", "--monitor", "vspeaker.monitor", "--runs", "1",
+                     "--json", env=env)  # fmt: skip
     assert latency.returncode == 0, latency.stderr
     lat = json.loads(latency.stdout)
     assert lat["turns"] == 2
@@ -125,6 +127,9 @@ def test_benches_run_on_virtual_devices() -> None:
     naive = json.loads(timing.stdout)["naive"]
     # Sleeping a period after each spoken word drifts by at least the words' length.
     assert naive["counts"] == 4 and naive["end_drift_ms"] > 3 * 200
+    assert startup.returncode == 0, startup.stderr
+    start = json.loads(startup.stdout)
+    assert start["runs"] == 1 and 0 < start["first_word_s"] < 15 and start["rss_mb"] > 10
 
 
 def test_benches_without_devices_say_so() -> None:

@@ -118,7 +118,7 @@ def _hands_free(
 ) -> int:
     from voiceguide.audio.devices import Microphone, NoAudioDevice, Speaker, resolve
     from voiceguide.runtime.voice import COUNT_MARGIN_S, VoiceIO
-    from voiceguide.speech.select import NoRecognizer, make_recognizer
+    from voiceguide.speech.select import NoRecognizer, load_in_background
     from voiceguide.speech.synthesis import SynthesisUnavailable, Synthesizer
 
     try:
@@ -137,7 +137,9 @@ def _hands_free(
     try:
         echo = frozenset(content.spoken_words())
         counts = frozenset(content.prompts.count_words)
-        recognizer = make_recognizer(args.engine, content.grammars, echo, counts)
+        # The model loads while the welcome plays (Vosk takes seconds); a missing or broken
+        # model is still reported here, before anything is said.
+        recognizer = load_in_background(args.engine, content.grammars, echo, counts)
         io = VoiceIO(
             content,
             recognizer,

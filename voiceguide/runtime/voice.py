@@ -26,7 +26,15 @@ import numpy.typing as npt
 from voiceguide.audio.devices import Int16, NoAudioDevice, Speaker
 from voiceguide.audio.vad import FRAME, RATE, Endpointer, Segment
 from voiceguide.content.models import Content, PromptId
-from voiceguide.dialogue.events import Count, Heard, InputEvent, NoMatch, Speak, VoiceChange
+from voiceguide.dialogue.events import (
+    Count,
+    Heard,
+    InputEnded,
+    InputEvent,
+    NoMatch,
+    Speak,
+    VoiceChange,
+)
 from voiceguide.speech.recognizer import Recognition, Recognizer
 from voiceguide.speech.synthesis import Pcm, SynthesisUnavailable, Synthesizer
 
@@ -252,7 +260,13 @@ class VoiceIO:
             if over is None:
                 return
             grammar = over
-        result = self.recognizer.recognize(audio, grammar)
+        try:
+            result = self.recognizer.recognize(audio, grammar)
+        except RuntimeError as exc:  # e.g. the model failed to load in the background
+            self._caption("error", f"speech recognition failed: {exc}")
+            self._stop.set()
+            self._events.put(InputEnded())
+            return
         decoded = time.monotonic()
         tail_s = (seg.decided_at - seg.end) / RATE
         if overlapped:

@@ -3,11 +3,13 @@ installed, otherwise PocketSphinx for English (its model ships in the wheel)."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from voiceguide.content.models import GrammarBook
-from voiceguide.speech.recognizer import Recognizer
+from voiceguide.speech.recognizer import Recognition, Recognizer, Samples
 
 EngineName = Literal["auto", "vosk", "pocketsphinx"]
 ENGINES: tuple[str, ...] = ("auto", "vosk", "pocketsphinx")
@@ -61,3 +63,66 @@ def make_recognizer(
     from voiceguide.speech.pocketsphinx_engine import PocketSphinxRecognizer
 
     return PocketSphinxRecognizer(grammars, echo_words=echo_words, count_words=count_words)
+
+
+class BackgroundRecognizer:
+    """A recognizer that loads on a thread, so the welcome plays while the model loads.
+
+    The first ``recognize`` waits for the load; a failed load raises there, as ``NoRecognizer``.
+    """
+
+    def __init__(self, engine: str, load: Callable[[], Recognizer], language: str) -> None:
+        self._engine = engine
+        self._language = language
+        self._loaded: Recognizer | None = None
+        self._error: Exception | None = None
+        self._done = threading.Event()
+
+        def run() -> None:
+            try:
+                self._loaded = load()
+            except Exception as exc:  # reported to the first caller, with the cause
+                self._error = exc
+            self._done.set()
+
+        threading.Thread(target=run, name="recognizer-load", daemon=True).start()
+
+    @property
+    def name(self) -> str:
+        return self._engine
+
+    @property
+    def language(self) -> str:
+        return self._language
+
+    def ready(self, timeout: float | None = None) -> Recognizer:
+        if not self._done.wait(timeout):
+            raise NoRecognizer(f"the {self._engine} model is still loading")
+        if self._loaded is None:
+            raise NoRecognizer(f"the {self._engine} recognizer did not load: {self._error}")
+        return self._loaded
+
+    def recognize(self, samples: Samples, grammar: str) -> Recognition:
+        return self.ready().recognize(samples, grammar)
+
+
+def load_in_background(
+    engine: str,
+    grammars: GrammarBook,
+    echo_words: frozenset[str] = frozenset(),
+    count_words: frozenset[str] = frozenset(),
+) -> BackgroundRecognizer:
+    """Decide the engine now (a missing or broken model is reported at once), load later."""
+    choice = choose(engine, grammars.language)
+    if choice.engine == "vosk":
+        from voiceguide.speech.model_store import find_installed_model, validate_model_dir
+
+        path = find_installed_model(grammars.language)
+        if path is None:
+            raise NoRecognizer(f"no Vosk model for {grammars.language!r} is installed")
+        validate_model_dir(path)
+    return BackgroundRecognizer(
+        choice.engine,
+        lambda: make_recognizer(choice.engine, grammars, echo_words, count_words),
+        grammars.language,
+    )
