@@ -137,3 +137,59 @@ def test_benches_without_devices_say_so() -> None:
         proc = vg("bench", bench, env=no_audio_env())
         assert proc.returncode == 1 and "no audio device" in proc.stderr, proc.stderr
         assert "Traceback" not in proc.stderr
+
+
+MIC_LOSS_SCRIPT = r"""
+import io, sys, time
+import numpy as np
+from voiceguide.audio.devices import NoAudioDevice, Speaker
+from voiceguide.content import load_content
+from voiceguide.runtime.voice import VoiceIO
+from voiceguide.speech.select import make_recognizer
+from voiceguide.speech.synthesis import Synthesizer
+
+class FakeMic:
+    def __init__(self, blocks):
+        self.left, self.alive = blocks, True
+    def read(self, timeout):
+        time.sleep(0.03)
+        if self.left <= 0:
+            self.alive = False
+            return None
+        self.left -= 1
+        return np.zeros(480, dtype=np.int16)
+    def close(self):
+        pass
+
+opens = []
+def open_mic():
+    opens.append(time.monotonic())
+    if len(opens) in (2, 3):
+        raise NoAudioDevice("unplugged")
+    return FakeMic(20 if len(opens) == 1 else 10**6)
+
+content = load_content("en")
+captions = io.StringIO()
+speaker = Speaker()
+vio = VoiceIO(content, make_recognizer("pocketsphinx", content.grammars),
+              Synthesizer(content.locale.tts_voice), speaker, open_mic, captions=captions)
+time.sleep(9)
+vio.close(); speaker.close()
+print(len(opens))
+print(captions.getvalue())
+"""
+
+
+@needs_pulse
+def test_lost_microphone_is_announced_and_reopened() -> None:
+    with virtual_audio() as env:
+        proc = subprocess.run(
+            [sys.executable, "-c", MIC_LOSS_SCRIPT], capture_output=True, text=True,
+            timeout=60, env=env,
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    opens, captions = proc.stdout.split("\n", 1)
+    assert int(opens) == 4  # the lost one, two failed retries, then back
+    assert "warning: the microphone stopped" in captions
+    assert "microphone has gone" in captions  # spoken and captioned (prompts.toml mic_lost)
+    assert "I can hear you again." in captions
