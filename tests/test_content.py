@@ -88,6 +88,12 @@ def _edit(path: Path, old: str, new: str) -> None:
         ),
         (
             "grammars/en/grammars.toml",
+            'acoustic_skip = ["nah"]',
+            'acoustic_skip = ["nahh"]',
+            ["grammars.toml", "acoustic_skip lists nahh"],
+        ),
+        (
+            "grammars/en/grammars.toml",
             'acoustic_intents = ["yes", "no", "emergency", "repeat"]',
             'acoustic_intents = ["yes", "no", "emergency", "skip"]',
             ["grammars.toml", "acoustic_intents lists skip"],

@@ -230,6 +230,9 @@ class Grammar(StrictModel):
     end_silence_ms: Annotated[int, Field(ge=60, le=2000)] = 300
     #: The intents a speech engine listens for (default: all). Typed text keeps them all.
     acoustic_intents: list[str] | None = None
+    #: Phrases a speech engine does not listen for, because other words sound like them
+    #: (typed text keeps them).
+    acoustic_skip: list[str] = []
     #: Add the garbage branch (``garbage.toml``) for speech engines: near misses are
     #: rejected instead of forced onto a phrase. Worth it where a wrong match is unsafe.
     use_garbage: bool = False
@@ -325,6 +328,13 @@ class GrammarBook(StrictModel):
                         f"grammar {name!r}: {field_name} lists {', '.join(outside)}, "
                         "which its intents do not include"
                     )
+            own = {p for i in grammar.intents for p in phrases.get(i, [])}
+            strays = [p for p in grammar.acoustic_skip if p not in own]
+            if strays:
+                raise ValueError(
+                    f"grammar {name!r}: acoustic_skip lists {', '.join(strays)}, "
+                    "which is not one of its phrases"
+                )
             for field_name, target in (
                 ("over_speech", grammar.over_speech),
                 ("over_counts", grammar.over_counts),
@@ -363,7 +373,9 @@ class GrammarBook(StrictModel):
         return {
             p: i
             for p, i in self.phrase_map(grammar).items()
-            if len(p.split()) <= g.acoustic_max_words and i.value in wanted
+            if len(p.split()) <= g.acoustic_max_words
+            and i.value in wanted
+            and p not in g.acoustic_skip
         }
 
     def intent_phrases(self, intent: Intent) -> list[str]:
