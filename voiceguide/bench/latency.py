@@ -24,7 +24,7 @@ import numpy as np
 from voiceguide.audio.devices import Int16, NoAudioDevice, Speaker, resolve
 from voiceguide.audio.files import to_mono16k
 from voiceguide.audio.vad import FRAME, RATE
-from voiceguide.content import load_content
+from voiceguide.content import load_content, load_demo
 from voiceguide.dialogue.clock import MonotonicClock
 from voiceguide.dialogue.controller import Dialogue, Phase
 from voiceguide.dialogue.events import InputEnded
@@ -32,8 +32,6 @@ from voiceguide.runtime.session import Session
 from voiceguide.runtime.voice import VoiceIO
 from voiceguide.speech.select import NoRecognizer, make_recognizer
 from voiceguide.speech.synthesis import SynthesisUnavailable, Synthesizer
-
-USER_VOICE = "gmw/en-us+f2"
 
 
 class ReplayMicrophone:
@@ -120,7 +118,8 @@ def measure(turns: int, device: int | None, progress: bool = True) -> list[Turn]
     synth = Synthesizer(content.locale.tts_voice)
     recognizer = make_recognizer("auto", content.grammars)
     speaker = TimedSpeaker(device)
-    rendered = synth.render("no", USER_VOICE)
+    # The demo's simulated user, saying the grammar's first "no" phrase.
+    rendered = synth.render(content.grammars.phrases["no"][0], load_demo("en").user_voice)
     clip = _trimmed(to_mono16k(rendered.samples, rendered.sample_rate))
     results: list[Turn] = []
     quiet = open(os.devnull, "w")  # noqa: SIM115 - closed in finally

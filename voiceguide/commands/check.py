@@ -123,7 +123,9 @@ def _speech_out(args: argparse.Namespace, state: Found) -> Line:
     try:
         synth = Synthesizer()
         started = time.perf_counter()
-        pcm = synth.render("Checking the speech output.", "gmw/en-us")
+        voice = state.content.locale.tts_voice if state.content else None
+        welcome = state.content.prompts.prompts["welcome"][0] if state.content else "ready"
+        pcm = synth.render(welcome, voice)
         ms = (time.perf_counter() - started) * 1000
     except SynthesisUnavailable as exc:
         return Line("FAIL", "speech out", str(exc), "apt-get install espeak-ng libespeak-ng1")
@@ -207,7 +209,13 @@ def _loopback(state: Found) -> Line:
             "loopback",
             "not tried: it needs speech out, a recognizer, a microphone and a speaker",
         )
-    pcm = synth.render("yes", "gmw/en-us+f2")
+    # Said in the demo's user voice, and one of the grammar's own yes phrases.
+    from voiceguide.content import load_demo
+
+    content = state.content
+    assert content is not None  # a recognizer exists only if the content loaded
+    said = content.grammars.phrases["yes"][0]
+    pcm = synth.render(said, load_demo(content.locale.language).user_voice)
     while mic.read(0.0) is not None:
         pass  # drop what was heard before the test (blocks come every 30 ms)
     speaker.play(pcm.samples, pcm.sample_rate)
@@ -231,7 +239,7 @@ def _loopback(state: Found) -> Line:
         return Line(
             "PASS",
             "loopback",
-            "a spoken 'yes' on the speaker was recognized through the microphone",
+            f"{said!r}, played on the speaker, was recognized through the microphone",
         )
     return Line(
         "FAIL",

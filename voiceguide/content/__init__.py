@@ -1,6 +1,6 @@
 """Spoken content and grammars, loaded from TOML data and validated by pydantic."""
 
-from voiceguide.content.loader import ContentError, load_content, load_grammars
+from voiceguide.content.loader import ContentError, load_content, load_demo, load_grammars
 from voiceguide.content.models import (
     Content,
     Exercise,
@@ -21,5 +21,6 @@ __all__ = [
     "PromptId",
     "Question",
     "load_content",
+    "load_demo",
     "load_grammars",
 ]
