@@ -193,3 +193,46 @@ def test_lost_microphone_is_announced_and_reopened() -> None:
     assert "warning: the microphone stopped" in captions
     assert "microphone has gone" in captions  # spoken and captioned (prompts.toml mic_lost)
     assert "I can hear you again." in captions
+
+
+NO_TTS_SCRIPT = r"""
+import io, time
+from voiceguide.audio.devices import Speaker
+from voiceguide.content import load_content
+from voiceguide.dialogue.events import Speak
+from voiceguide.runtime.voice import VoiceIO
+from voiceguide.speech.select import make_recognizer
+
+class SilentMic:
+    alive = True
+    def read(self, timeout):
+        time.sleep(timeout)
+        return None
+    def close(self):
+        pass
+
+content = load_content("en")
+captions = io.StringIO()
+speaker = Speaker()
+vio = VoiceIO(content, make_recognizer("pocketsphinx", content.grammars), None, speaker,
+              SilentMic, captions=captions)
+vio.speak(Speak("welcome", "Hello there."))
+speaker.wait(5)
+time.sleep(0.2)
+vio.close(); speaker.close()
+print(len(speaker.onsets))
+print(captions.getvalue())
+"""
+
+
+@needs_pulse
+def test_without_speech_output_captions_and_a_tone_stand_in() -> None:
+    with virtual_audio() as env:
+        proc = subprocess.run(
+            [sys.executable, "-c", NO_TTS_SCRIPT], capture_output=True, text=True,
+            timeout=60, env=env,
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    played, captions = proc.stdout.split("\n", 1)
+    assert int(played) == 1  # the tone reached the speaker
+    assert "guide: Hello there." in captions
