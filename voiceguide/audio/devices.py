@@ -8,6 +8,7 @@ microphone delivers 16 kHz mono int16 blocks on a queue; if the device cannot op
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import queue
 import threading
@@ -139,8 +140,15 @@ class Speaker:
         except (sd.PortAudioError, ValueError) as exc:
             raise NoAudioDevice(f"the speaker will not open ({exc}); {NO_DEVICE_HINT}") from None
 
-    def _callback(self, outdata: Int16, frames: int, _t: object, _s: object) -> None:
-        at = time.monotonic() + self._latency
+    def _callback(self, outdata: Int16, frames: int, times: Any, _s: object) -> None:
+        # When this block will be heard: PortAudio's own estimate (it follows the device's
+        # real buffer, which grows after an underrun), else the nominal stream latency.
+        ahead = self._latency
+        with contextlib.suppress(AttributeError, TypeError):
+            reported = float(times.outputBufferDacTime) - float(times.currentTime)
+            if times.currentTime > 0 and 0.0 <= reported < 2.0:
+                ahead = reported
+        at = time.monotonic() + ahead
         out = outdata[:, 0]
         filled = 0
         with self._lock:
