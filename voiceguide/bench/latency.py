@@ -10,7 +10,6 @@ six turns a new session starts.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import queue
 import sys
@@ -24,6 +23,7 @@ import numpy as np
 from voiceguide.audio.devices import Int16, NoAudioDevice, Speaker, resolve
 from voiceguide.audio.files import to_mono16k
 from voiceguide.audio.vad import FRAME, RATE
+from voiceguide.bench.report import emit
 from voiceguide.content import load_content, load_demo
 from voiceguide.dialogue.clock import MonotonicClock
 from voiceguide.dialogue.controller import Dialogue, Phase
@@ -223,9 +223,5 @@ def main(args: argparse.Namespace) -> int:
         print(f"voiceguide bench latency: {exc}", file=sys.stderr)
         return 1
     report = summarize(turns)
-    if args.json:
-        print(json.dumps(report))
-    else:
-        for key, value in report.items():
-            print(f"{key:20s} {value}")
+    emit(report, args.json)
     return 0

@@ -10,17 +10,17 @@ resident memory of a fresh process holding each available recognizer is measured
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 from voiceguide.audio.vad import RATE
+from voiceguide.bench.monitor import MonitorRecording
+from voiceguide.bench.report import emit
 
 SILENT_WAIT_S = 25.0  # long enough for the welcome, the intro and the first question
 CPU_WINDOW_S = 5.0
@@ -54,42 +54,34 @@ def _cpu_s(pid: int) -> float:
 
 
 def one_run(monitor: str, engine: str) -> dict[str, float]:
-    with tempfile.NamedTemporaryFile(suffix=".raw") as raw:
-        rec = subprocess.Popen(
-            ["parec", f"--device={monitor}", "--format=s16le", f"--rate={RATE}",
-             "--channels=1", "--raw", "--latency-msec=10"],
-            stdout=raw, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        time.sleep(0.5)
-        rec_started = time.monotonic() - 0.5
-        launched = time.monotonic()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "voiceguide.cli", "run", "--engine", engine,
-             "--answer-timeout", "120"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        try:
-            first: float | None = None
-            deadline = launched + 15
-            while first is None and time.monotonic() < deadline and proc.poll() is None:
-                time.sleep(0.05)
-                data = np.fromfile(raw.name, dtype=np.int16)
-                loud = np.flatnonzero(np.abs(data.astype(np.int32)) > LOUD)
-                if loud.size:
-                    first = rec_started + loud[0] / RATE
-            if first is None:
-                err = proc.stderr.read() if proc.poll() is not None and proc.stderr else ""
-                raise RuntimeError(f"no sound from `voiceguide run` within 15 s {err}".strip())
-            time.sleep(max(0.0, first + SILENT_WAIT_S - time.monotonic()))
-            cpu0, t0 = _cpu_s(proc.pid), time.monotonic()
-            time.sleep(CPU_WINDOW_S)
-            cpu = (_cpu_s(proc.pid) - cpu0) / (time.monotonic() - t0)
-            rss = _rss_mb(proc.pid)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
-            rec.terminate()
-            rec.wait(timeout=10)
+    recorder = MonitorRecording(monitor)
+    time.sleep(0.5)  # the recorder is running before the launch
+    launched = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voiceguide.cli", "run", "--engine", engine,
+         "--answer-timeout", "120"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        first: float | None = None
+        deadline = launched + 15
+        while first is None and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+            loud = np.flatnonzero(np.abs(recorder.so_far().astype(np.int32)) > LOUD)
+            if loud.size:
+                first = recorder.started + loud[0] / RATE
+        if first is None:
+            err = proc.stderr.read() if proc.poll() is not None and proc.stderr else ""
+            raise RuntimeError(f"no sound from `voiceguide run` within 15 s {err}".strip())
+        time.sleep(max(0.0, first + SILENT_WAIT_S - time.monotonic()))
+        cpu0, t0 = _cpu_s(proc.pid), time.monotonic()
+        time.sleep(CPU_WINDOW_S)
+        cpu = (_cpu_s(proc.pid) - cpu0) / (time.monotonic() - t0)
+        rss = _rss_mb(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        recorder.stop()
     return {"first_word_s": first - launched, "idle_cpu_percent": cpu * 100, "rss_mb": rss}
 
 
@@ -149,9 +141,5 @@ def main(args: argparse.Namespace) -> int:
     }
     report["runs"] = len(runs)
     report.update(engine_rss())
-    if args.json:
-        print(json.dumps(report))
-    else:
-        for key, value in report.items():
-            print(f"{key:28s} {value}")
+    emit(report, args.json)
     return 0

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 
@@ -22,6 +20,7 @@ import numpy as np
 from voiceguide.audio.devices import Int16, NoAudioDevice, Speaker, resolve
 from voiceguide.audio.files import to_mono16k
 from voiceguide.audio.vad import RATE
+from voiceguide.bench.monitor import MonitorRecording
 from voiceguide.content import Content, load_content
 from voiceguide.dialogue.clock import LeadClock, MonotonicClock
 from voiceguide.dialogue.controller import Dialogue, Phase
@@ -114,27 +113,6 @@ def run_routine(
     speaker.wait(30)
     time.sleep(0.2)
     return sink.counts
-
-
-class MonitorRecording:
-    """Records a PulseAudio source (e.g. ``vspeaker.monitor``) with ``parec``, in another
-    process: an outside witness of what the speaker really played, on the device's clock."""
-
-    def __init__(self, source: str) -> None:
-        self.file = tempfile.NamedTemporaryFile(suffix=".raw")  # noqa: SIM115 - closed in stop
-        self.proc = subprocess.Popen(
-            ["parec", f"--device={source}", "--format=s16le", f"--rate={RATE}", "--channels=1",
-             "--raw", "--latency-msec=10"],
-            stdout=self.file, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        self.started = time.monotonic()
-
-    def stop(self) -> Int16:
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
-        data = np.fromfile(self.file.name, dtype=np.int16)
-        self.file.close()
-        return data
 
 
 def heard_onsets(
