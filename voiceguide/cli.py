@@ -16,7 +16,7 @@ from voiceguide.content import ContentError
 
 #: Order here is the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = ("run", "demo", "check", "devices", "say", "listen", "models")
-BENCHES: tuple[str, ...] = ("asr", "latency", "startup", "timing")
+BENCHES: tuple[str, ...] = ("asr", "echo", "latency", "startup", "timing")
 
 DESCRIPTION = """\
 An offline, hands-free voice guide for hip pain.

@@ -24,6 +24,10 @@ import soxr
 Int16 = npt.NDArray[np.int16]
 MIC_RATE = 16_000
 MIC_BLOCK = 480  # 30 ms, the endpointer's frame
+#: Output buffering. PortAudio's "low" (9 ms here, filled in 2 ms callbacks) underran
+#: again and again on a busy 2-core machine, and every underrun shifts the sound against
+#: its schedule. 50 ms held steady under the same load (BENCHMARKS.md, count timing).
+OUTPUT_LATENCY_S = 0.05
 
 NO_DEVICE_HINT = (
     "no audio device was found. On a machine without a microphone or speaker, "
@@ -114,7 +118,7 @@ class Speaker:
     output latency plus the sound's offset inside the block.
     """
 
-    def __init__(self, device: int | None = None) -> None:
+    def __init__(self, device: int | None = None, latency: float = OUTPUT_LATENCY_S) -> None:
         sd = _sd()
         self._lock = threading.Lock()
         self._queue: deque[_Sound] = deque()
@@ -132,7 +136,7 @@ class Speaker:
                 channels=1,
                 dtype="int16",
                 device=device,
-                latency="low",
+                latency=latency,
                 callback=self._callback,
             )
             self._latency = float(self._stream.latency)

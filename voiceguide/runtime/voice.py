@@ -253,15 +253,16 @@ class VoiceIO:
         flags = [g for at, g in gated if seg.start <= at < seg.end]
         overlapped = sum(flags) > OVERLAP_SHARE * max(1, len(flags))
         grammar = self.grammar
+        speaking: frozenset[str] = frozenset()
         if overlapped:
-            turn = self.content.grammars.grammars[self.grammar]
+            speaking = frozenset(self._speaking_words)
             counting = self._speaking_words <= self._count_words
-            over = (turn.over_counts if counting else None) or turn.over_speech
+            over = over_speech_grammar(self.content, self.grammar, counting)
             if over is None:
                 return
             grammar = over
         try:
-            result = self.recognizer.recognize(audio, grammar)
+            result = self.recognizer.recognize(audio, grammar, speaking)
         except RuntimeError as exc:  # e.g. the model failed to load in the background
             self._caption("error", f"speech recognition failed: {exc}")
             self._stop.set()
@@ -270,8 +271,7 @@ class VoiceIO:
         decoded = time.monotonic()
         tail_s = (seg.decided_at - seg.end) / RATE
         if overlapped:
-            echo = set(result.text.split()) <= self._speaking_words
-            if not result.accepted or echo:
+            if not is_barge_in(result, self._speaking_words):
                 self.stats.self_rejected += 1
                 return
             self.speaker.stop()  # Barge-in: cut the guide at once, before the dialogue.
@@ -279,6 +279,17 @@ class VoiceIO:
         self.stats.turns.append(TurnTiming(endpoint - tail_s, endpoint, decoded))
         self._caption("heard", _describe(result))
         self._events.put(_event(result))
+
+
+def over_speech_grammar(content: Content, turn: str, counting: bool) -> str | None:
+    """The grammar for speech heard while the guide talks during ``turn`` (None: ignore)."""
+    g = content.grammars.grammars[turn]
+    return (g.over_counts if counting else None) or g.over_speech
+
+
+def is_barge_in(result: Recognition, speaking: set[str]) -> bool:
+    """An accepted result over the guide's voice that is not just the guide's own words."""
+    return result.accepted and not set(result.text.split()) <= speaking
 
 
 def _slice(kept: deque[tuple[int, Int16]], start: int, end: int) -> Int16:

@@ -14,9 +14,10 @@ def build_jsgf(
 ) -> str:
     """One public rule: any answer phrase, or (if given) any single garbage word.
 
-    ``around``: a few words (the guide's count words) that may come before or after the
-    answer, for speech over the guide's counting. Kept small: loops over a large
-    vocabulary make the JSGF search explode.
+    ``around``: a few words (the guide's count words, or the words of what it is saying)
+    that may come before or after the answer, or make up the whole utterance, for speech
+    over the guide's voice. Kept small: loops over a large vocabulary make the JSGF search
+    explode.
     """
     answers = list(phrases)
     if not answers:
@@ -30,6 +31,6 @@ def build_jsgf(
     near = sorted(set(around) - set(answers))
     if near:
         rules.append(f"<around> = {_alternatives(near)};")
-        top += " | <around>+ <answer> <around>* | <answer> <around>+"
+        top += " | <around>+ <answer> <around>* | <answer> <around>+ | <around>+"
     safe = "".join(c if c.isalnum() else "_" for c in name)
     return "\n".join(["#JSGF V1.0;", f"grammar {safe};", f"public <utterance> = {top};", *rules])

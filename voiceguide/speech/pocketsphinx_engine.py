@@ -9,6 +9,8 @@ list agrees on it.
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,38 @@ from voiceguide.dialogue.intents import Intent
 from voiceguide.speech.jsgf import build_jsgf
 from voiceguide.speech.recognizer import Decoding, Recognition, Samples
 from voiceguide.speech.rejection import RejectionSettings
+
+#: Searches kept for "what the guide is saying now" (one per prompt; least used dropped).
+MAX_CONTEXT_SEARCHES = 64
+#: PocketSphinx frames are 10 ms.
+FRAME_SAMPLES = 160
+#: Audio kept either side of a located answer, for the strict second decode.
+SPAN_PAD = 3200
+
+
+class _Searches:
+    """JSGF searches made on the fly, one per thing the guide says; least used dropped."""
+
+    def __init__(self, decoder: Callable[[], pocketsphinx.Decoder], prefix: str) -> None:
+        self._decoder = decoder
+        self._prefix = prefix
+        self._names: OrderedDict[tuple[str, frozenset[str]], str] = OrderedDict()
+        self._made = 0
+
+    def ensure(self, key: tuple[str, frozenset[str]], jsgf: Callable[[str], str]) -> str:
+        name = self._names.get(key)
+        if name is None:
+            self._made += 1
+            name = f"{self._prefix}_{self._made}"
+            self._decoder().add_jsgf_string(name, jsgf(name))
+            self._names[key] = name
+            if len(self._names) > MAX_CONTEXT_SEARCHES:
+                _, old = self._names.popitem(last=False)
+                if self._decoder().current_search() == old:  # never remove the active one
+                    self._decoder().activate_search(name)
+                self._decoder().remove_search(old)
+        self._names.move_to_end(key)
+        return name
 
 
 class PocketSphinxError(RuntimeError):
@@ -51,12 +85,20 @@ class PocketSphinxRecognizer:
             hmm=str(hmm), dict=str(dic), lm=None, logfn=os.devnull, bestpath=True
         )
         vocabulary = self._vocabulary(dic)
+        self._words = vocabulary
         self.missing_words: dict[str, list[str]] = {}
         self._phrases: dict[str, dict[str, Intent]] = {}
         self._garbage = {w for w in grammars.garbage if w in vocabulary}
         self._garbage_of: dict[str, set[str]] = {}
         self._strict = {n: g.over_speech_only for n, g in grammars.grammars.items()}
         self._around_of: dict[str, set[str]] = {}
+        self._own_of: dict[str, set[str]] = {}
+        self._use_garbage = {n: g.use_garbage for n, g in grammars.grammars.items()}
+        self._finder_searches = _Searches(self._finder_decoder, "finding")
+        self._verify_searches = _Searches(lambda: self._decoder, "judging")
+        self._finder: pocketsphinx.Decoder | None = None
+        self._finder_active = ""
+        self._hmm, self._dic = hmm, dic
         for name in grammars.grammars:
             usable: dict[str, Intent] = {}
             for phrase, intent in grammars.acoustic_phrase_map(name).items():
@@ -66,6 +108,7 @@ class PocketSphinxRecognizer:
                     continue
                 usable[phrase] = intent
             self._phrases[name] = usable
+            self._own_of[name] = {w for p in usable for w in p.split()}
             garbage = self._garbage if grammars.grammars[name].use_garbage else set()
             if grammars.grammars[name].over_speech_only:
                 # The guide's own words are the likeliest thing heard over its speech: let
@@ -100,10 +143,72 @@ class PocketSphinxRecognizer:
     def language(self) -> str:
         return "en"
 
-    def _decode(self, samples: Samples, grammar: str) -> tuple[str, float, list[str]]:
-        if grammar != self._active:
-            self._decoder.activate_search(grammar)
-            self._active = grammar
+    def _over_speech(
+        self, samples: Samples, grammar: str, speaking: frozenset[str]
+    ) -> tuple[Samples, str] | None:
+        """Over the guide's voice: the stretch where something other than its own words
+        was said, and the search to judge it with (None: only its own words, its echo).
+
+        First pass: the words the guide is saying may come before and after an answer, so
+        its echo is decoded as those words instead of being squeezed onto one answer
+        phrase, and an answer said into the middle of it is found. Second pass: that
+        stretch alone, against the answers with the everyday garbage and the words being
+        said now as garbage (not every word the guide ever says: "it hurts" lost to the
+        count word "thirty" while the guide was saying something else entirely).
+        """
+        words = {w for w in speaking if w in self._words and w not in self._own_of[grammar]}
+        words |= self._around_of[grammar]
+        if not words:
+            return samples, grammar
+        key = (grammar, frozenset(words))
+        phrases = self._phrases[grammar]
+        finder = self._finder_decoder()
+        finding = self._finder_searches.ensure(
+            key, lambda name: build_jsgf(name, phrases, (), words)
+        )
+        if finding != self._finder_active:
+            finder.activate_search(finding)
+            self._finder_active = finding
+        finder.set_cmn(self._cmn0)
+        finder.start_utt()
+        finder.process_raw(np.ascontiguousarray(samples, dtype=np.int16).tobytes(), full_utt=True)
+        finder.end_utt()
+        garbage = (self._garbage if self._use_garbage[grammar] else set()) | words
+        judging = self._verify_searches.ensure(
+            key, lambda name: build_jsgf(name, phrases, garbage, self._around_of[grammar])
+        )
+        if finder.hyp() is None:  # no path through the search: let the second pass judge
+            return samples, judging
+        other = [
+            seg
+            for seg in finder.seg()
+            if seg.start_frame >= 0
+            and not seg.word.startswith(("<", "(", "["))
+            and seg.word.split("(", 1)[0] not in words
+        ]
+        if not other:
+            return None
+        lo = max(0, other[0].start_frame * FRAME_SAMPLES - SPAN_PAD)
+        hi = min(len(samples), (other[-1].end_frame + 1) * FRAME_SAMPLES + SPAN_PAD)
+        return samples[lo:hi], judging
+
+    def _finder_decoder(self) -> pocketsphinx.Decoder:
+        # A second decoder without the lattice pass: over long stretches of the guide's
+        # speech, building the lattice took 5 s per utterance, the search itself 0.2 s.
+        if self._finder is None:
+            self._finder = pocketsphinx.Decoder(
+                hmm=str(self._hmm),
+                dict=str(self._dic),
+                lm=None,
+                logfn=os.devnull,
+                bestpath=False,
+            )
+        return self._finder
+
+    def _decode(self, samples: Samples, search: str) -> tuple[str, float, list[str]]:
+        if search != self._active:
+            self._decoder.activate_search(search)
+            self._active = search
         d = self._decoder
         d.set_cmn(self._cmn0)
         d.start_utt()
@@ -124,20 +229,31 @@ class PocketSphinxRecognizer:
                 nbest.append(text)
         return hyp.hypstr, float(hyp.prob), nbest
 
-    def recognize(self, samples: Samples, grammar: str) -> Recognition:
+    def recognize(
+        self, samples: Samples, grammar: str, speaking: frozenset[str] = frozenset()
+    ) -> Recognition:
         if grammar not in self._phrases:
             raise KeyError(f"no grammar named {grammar!r}")
         done = Decoding(self.name, len(samples)).result
         if self.settings.is_silence(samples):
             return done("", None, 0.0, "silence")
-        text, _prob, nbest = self._decode(samples, grammar)
+        search = grammar
         garbage = self._garbage_of[grammar]
-        if self._around_of[grammar]:  # the answer may come among count words: drop those
-            text = _strip(text, self._around_of[grammar])
-            nbest = [_strip(a, self._around_of[grammar]) for a in nbest]
+        if speaking and self._strict[grammar]:
+            located = self._over_speech(samples, grammar, speaking)
+            if located is None:
+                return done("", None, 0.0, "out_of_grammar")
+            samples, search = located
+            if search != grammar:
+                garbage = set(self._garbage) | set(speaking)
+        around = self._around_of[grammar]
+        text, _prob, nbest = self._decode(samples, search)
+        if around:  # the answer may come among count words: drop those
+            text = _strip(text, around)
+            nbest = [_strip(a, around) for a in nbest]
         alts = tuple(nbest)
         if not text:
-            reason = "out_of_grammar" if self._around_of[grammar] else "no_hypothesis"
+            reason = "out_of_grammar" if around else "no_hypothesis"
             return done("", None, 0.0, reason, alts)
         if text in garbage:
             return done(text, None, 0.0, "out_of_grammar", alts)

@@ -47,8 +47,14 @@ class Recognizer(Protocol):
     @property
     def language(self) -> str: ...
 
-    def recognize(self, samples: Samples, grammar: str) -> Recognition:
-        """Decode one utterance (16 kHz mono int16) against a named grammar."""
+    def recognize(
+        self, samples: Samples, grammar: str, speaking: frozenset[str] = frozenset()
+    ) -> Recognition:
+        """Decode one utterance (16 kHz mono int16) against a named grammar.
+
+        ``speaking``: the words the guide was saying meanwhile. An engine may let them
+        come around the answer (the guide's echo), and never returns them as one.
+        """
         ...
 
 

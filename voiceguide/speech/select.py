@@ -102,8 +102,10 @@ class BackgroundRecognizer:
             raise NoRecognizer(f"the {self._engine} recognizer did not load: {self._error}")
         return self._loaded
 
-    def recognize(self, samples: Samples, grammar: str) -> Recognition:
-        return self.ready().recognize(samples, grammar)
+    def recognize(
+        self, samples: Samples, grammar: str, speaking: frozenset[str] = frozenset()
+    ) -> Recognition:
+        return self.ready().recognize(samples, grammar, speaking)
 
 
 def load_in_background(

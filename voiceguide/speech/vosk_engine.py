@@ -82,7 +82,10 @@ class VoskRecognizer:
             rec.SetEndpointerDelays(0.3, 0.3, 8.0)  # answers are short; don't wait long
         return rec
 
-    def recognize(self, samples: Samples, grammar: str) -> Recognition:
+    def recognize(
+        self, samples: Samples, grammar: str, speaking: frozenset[str] = frozenset()
+    ) -> Recognition:
+        # ``speaking`` is not used: the echo rule of the runtime still applies to results.
         if grammar not in self._phrases:
             raise KeyError(f"no grammar named {grammar!r}")
         done = Decoding(self.name, len(samples)).result
