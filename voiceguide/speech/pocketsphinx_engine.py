@@ -145,9 +145,10 @@ class PocketSphinxRecognizer:
 
     def _over_speech(
         self, samples: Samples, grammar: str, speaking: frozenset[str]
-    ) -> tuple[Samples, str] | None:
+    ) -> tuple[Samples, str, set[str]] | None:
         """Over the guide's voice: the stretch where something other than its own words
-        was said, and the search to judge it with (None: only its own words, its echo).
+        was said, the search to judge it with and that search's garbage (None: only its
+        own words, its echo).
 
         First pass: the words the guide is saying may come before and after an answer, so
         its echo is decoded as those words instead of being squeezed onto one answer
@@ -159,7 +160,7 @@ class PocketSphinxRecognizer:
         words = {w for w in speaking if w in self._words and w not in self._own_of[grammar]}
         words |= self._around_of[grammar]
         if not words:
-            return samples, grammar
+            return samples, grammar, self._garbage_of[grammar]
         key = (grammar, frozenset(words))
         phrases = self._phrases[grammar]
         finder = self._finder_decoder()
@@ -178,7 +179,7 @@ class PocketSphinxRecognizer:
             key, lambda name: build_jsgf(name, phrases, garbage, self._around_of[grammar])
         )
         if finder.hyp() is None:  # no path through the search: let the second pass judge
-            return samples, judging
+            return samples, judging, garbage
         other = [
             seg
             for seg in finder.seg()
@@ -190,7 +191,7 @@ class PocketSphinxRecognizer:
             return None
         lo = max(0, other[0].start_frame * FRAME_SAMPLES - SPAN_PAD)
         hi = min(len(samples), (other[-1].end_frame + 1) * FRAME_SAMPLES + SPAN_PAD)
-        return samples[lo:hi], judging
+        return samples[lo:hi], judging, garbage
 
     def _finder_decoder(self) -> pocketsphinx.Decoder:
         # A second decoder without the lattice pass: over long stretches of the guide's
@@ -243,9 +244,7 @@ class PocketSphinxRecognizer:
             located = self._over_speech(samples, grammar, speaking)
             if located is None:
                 return done("", None, 0.0, "out_of_grammar")
-            samples, search = located
-            if search != grammar:
-                garbage = set(self._garbage) | set(speaking)
+            samples, search, garbage = located
         around = self._around_of[grammar]
         text, _prob, nbest = self._decode(samples, search)
         if around:  # the answer may come among count words: drop those
