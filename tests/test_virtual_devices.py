@@ -155,6 +155,15 @@ def test_hands_free_session_in_a_virtual_room(short_content: Path, tmp_path: Pat
             guide.expect("|".join(re.escape(a) for a in questions[0].ask))
             guide.answer("no", env, tmp_path)
             second = guide.expect(r"^guide: ")
+            if any(second[7:] == a for a in questions[0].rephrase) and not [
+                s for s in guide.seen if s.startswith("heard: ")
+            ]:
+                # Nothing at all was heard: in 2 of about 10 runs the first sound played
+                # into the virtual microphone never reached it (the guide's microphone
+                # recorded digital silence throughout). Say it again; anything misheard
+                # would still fail the check of everything heard below.
+                guide.answer("no", env, tmp_path)
+                second = guide.expect(r"^guide: ")
             assert any(second[7:] == a for a in questions[1].ask), (second, guide.log_tail())
             guide.answer("no", env, tmp_path)
             guide.expect(r"^guide: Good\.")

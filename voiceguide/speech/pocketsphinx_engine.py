@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -145,22 +145,24 @@ class PocketSphinxRecognizer:
 
     def _over_speech(
         self, samples: Samples, grammar: str, speaking: frozenset[str]
-    ) -> tuple[Samples, str, set[str]] | None:
+    ) -> tuple[Samples, str, set[str], set[str]] | None:
         """Over the guide's voice: the stretch where something other than its own words
-        was said, the search to judge it with and that search's garbage (None: only its
-        own words, its echo).
+        was said, the search to judge it with, that search's garbage and the words that may
+        surround its answer (None: only the guide's own words, its echo).
 
         First pass: the words the guide is saying may come before and after an answer, so
         its echo is decoded as those words instead of being squeezed onto one answer
         phrase, and an answer said into the middle of it is found. Second pass: that
-        stretch alone, against the answers with the everyday garbage and the words being
-        said now as garbage (not every word the guide ever says: "it hurts" lost to the
-        count word "thirty" while the guide was saying something else entirely).
+        stretch alone, against the answers (the words being said now may still surround
+        them), with the everyday garbage and the words being said now as garbage (not
+        every word the guide ever says: "it hurts" lost to the count word "thirty" while
+        the guide was saying something else entirely). The guide's words include answer
+        words ("now", "stop"): left out, its "now" was heard as "ouch".
         """
-        words = {w for w in speaking if w in self._words and w not in self._own_of[grammar]}
+        words = {w for w in speaking if w in self._words}
         words |= self._around_of[grammar]
         if not words:
-            return samples, grammar, self._garbage_of[grammar]
+            return samples, grammar, self._garbage_of[grammar], self._around_of[grammar]
         key = (grammar, frozenset(words))
         phrases = self._phrases[grammar]
         finder = self._finder_decoder()
@@ -176,10 +178,10 @@ class PocketSphinxRecognizer:
         finder.end_utt()
         garbage = (self._garbage if self._use_garbage[grammar] else set()) | words
         judging = self._verify_searches.ensure(
-            key, lambda name: build_jsgf(name, phrases, garbage, self._around_of[grammar])
+            key, lambda name: build_jsgf(name, phrases, garbage, words)
         )
         if finder.hyp() is None:  # no path through the search: let the second pass judge
-            return samples, judging, garbage
+            return samples, judging, garbage, words
         other = [
             seg
             for seg in finder.seg()
@@ -191,7 +193,7 @@ class PocketSphinxRecognizer:
             return None
         lo = max(0, other[0].start_frame * FRAME_SAMPLES - SPAN_PAD)
         hi = min(len(samples), (other[-1].end_frame + 1) * FRAME_SAMPLES + SPAN_PAD)
-        return samples[lo:hi], judging, garbage
+        return samples[lo:hi], judging, garbage, words
 
     def _finder_decoder(self) -> pocketsphinx.Decoder:
         # A second decoder without the lattice pass: over long stretches of the guide's
@@ -240,16 +242,17 @@ class PocketSphinxRecognizer:
             return done("", None, 0.0, "silence")
         search = grammar
         garbage = self._garbage_of[grammar]
+        around = self._around_of[grammar]
         if speaking and self._strict[grammar]:
             located = self._over_speech(samples, grammar, speaking)
             if located is None:
                 return done("", None, 0.0, "out_of_grammar")
-            samples, search, garbage = located
-        around = self._around_of[grammar]
+            samples, search, garbage, around = located
         text, _prob, nbest = self._decode(samples, search)
-        if around:  # the answer may come among count words: drop those
-            text = _strip(text, around)
-            nbest = [_strip(a, around) for a in nbest]
+        if around:  # the answer may come among count words or the guide's: drop those
+            phrases = self._phrases[grammar]
+            text = _answer_among(text, phrases, around)
+            nbest = [_answer_among(a, phrases, around) for a in nbest]
         alts = tuple(nbest)
         if not text:
             reason = "out_of_grammar" if around else "no_hypothesis"
@@ -269,5 +272,15 @@ class PocketSphinxRecognizer:
         return done(text, intent, score, "", alts)
 
 
-def _strip(text: str, words: set[str]) -> str:
-    return " ".join(w for w in text.split() if w not in words)
+def _answer_among(text: str, phrases: Mapping[str, Intent], around: set[str]) -> str:
+    """The longest answer phrase in ``text`` with only ``around`` words beside it; else
+    ``text`` without the ``around`` words ("" when nothing else was said)."""
+    words = text.split()
+    best = ""
+    for i in range(len(words)):
+        for j in range(len(words), i, -1):
+            candidate = " ".join(words[i:j])
+            beside = words[:i] + words[j:]
+            if j - i > len(best.split()) and candidate in phrases and set(beside) <= around:
+                best = candidate
+    return best or " ".join(w for w in words if w not in around)
