@@ -17,6 +17,7 @@ Figures:
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from collections import Counter
@@ -160,7 +161,7 @@ def measure(
         grammar = over_speech_grammar(content, line.turn, line.counting)
         if grammar is None:
             continue
-        speaking = set(line.text.lower().replace(",", " ").replace(".", " ").split())
+        speaking = set(re.findall(r"[a-z']+", line.text.lower()))  # as the runtime does
         if line.counting:
             speaking |= count_words
             clean = _counted(content, synth, line)

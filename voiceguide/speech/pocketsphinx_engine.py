@@ -92,7 +92,6 @@ class PocketSphinxRecognizer:
         self._garbage_of: dict[str, set[str]] = {}
         self._strict = {n: g.over_speech_only for n, g in grammars.grammars.items()}
         self._around_of: dict[str, set[str]] = {}
-        self._own_of: dict[str, set[str]] = {}
         self._use_garbage = {n: g.use_garbage for n, g in grammars.grammars.items()}
         self._finder_searches = _Searches(self._finder_decoder, "finding")
         self._verify_searches = _Searches(lambda: self._decoder, "judging")
@@ -108,7 +107,6 @@ class PocketSphinxRecognizer:
                     continue
                 usable[phrase] = intent
             self._phrases[name] = usable
-            self._own_of[name] = {w for p in usable for w in p.split()}
             garbage = self._garbage if grammars.grammars[name].use_garbage else set()
             if grammars.grammars[name].over_speech_only:
                 # The guide's own words are the likeliest thing heard over its speech: let
