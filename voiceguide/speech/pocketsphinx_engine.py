@@ -19,7 +19,7 @@ import pocketsphinx
 from voiceguide.content.models import GrammarBook
 from voiceguide.dialogue.intents import Intent
 from voiceguide.speech.jsgf import build_jsgf
-from voiceguide.speech.recognizer import Decoding, Recognition, Samples
+from voiceguide.speech.recognizer import Recognition, Samples
 from voiceguide.speech.rejection import RejectionSettings
 
 #: Searches kept for "what the guide is saying now" (one per prompt; least used dropped).
@@ -233,11 +233,10 @@ class PocketSphinxRecognizer:
     def recognize(
         self, samples: Samples, grammar: str, speaking: frozenset[str] = frozenset()
     ) -> Recognition:
-        if grammar not in self._phrases:
-            raise KeyError(f"no grammar named {grammar!r}")
-        done = Decoding(self.name, len(samples)).result
-        if self.settings.is_silence(samples):
-            return done("", None, 0.0, "silence")
+        decoding, silent = self.settings.begin(self.name, samples, grammar, self._phrases)
+        if silent is not None:
+            return silent
+        done = decoding.result
         search = grammar
         garbage = self._garbage_of[grammar]
         around = self._around_of[grammar]

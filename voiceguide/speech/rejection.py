@@ -7,11 +7,13 @@ safe route, a wrong "no" can send an injured person into exercises.
 
 from __future__ import annotations
 
+from collections.abc import Container
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from voiceguide.audio.vad import voiced_frames
 from voiceguide.dialogue.intents import Intent
-from voiceguide.speech.recognizer import Samples
+from voiceguide.speech.recognizer import Decoding, Recognition, Samples
 
 
 class RejectionSettings(BaseModel):
@@ -27,6 +29,18 @@ class RejectionSettings(BaseModel):
     min_word_conf_no: float = Field(0.85, ge=0, le=1)
     #: Barge-in over the guide's own voice needs a strong result.
     min_word_conf_barge_in: float = Field(0.9, ge=0, le=1)
+
+    def begin(
+        self, engine: str, samples: Samples, grammar: str, known: Container[str]
+    ) -> tuple[Decoding, Recognition | None]:
+        """Every decode's first steps: an unknown grammar is a bug, and silence is
+        rejected before any decoding (the second item is then the result)."""
+        if grammar not in known:
+            raise KeyError(f"no grammar named {grammar!r}")
+        decoding = Decoding(engine, len(samples))
+        if self.is_silence(samples):
+            return decoding, decoding.result("", None, 0.0, "silence")
+        return decoding, None
 
     def is_silence(self, samples: Samples) -> bool:
         """Too little voiced audio to be an answer: reject before decoding."""

@@ -18,7 +18,7 @@ import vosk
 from voiceguide.content.models import GrammarBook
 from voiceguide.dialogue.intents import Intent
 from voiceguide.speech.model_store import ModelError, find_installed_model, validate_model_dir
-from voiceguide.speech.recognizer import SAMPLE_RATE, Decoding, Recognition, Samples
+from voiceguide.speech.recognizer import SAMPLE_RATE, Recognition, Samples
 from voiceguide.speech.rejection import RejectionSettings
 
 UNKNOWN_TOKENS = ("[unk]", "<UNK>", "<unk>")
@@ -86,11 +86,10 @@ class VoskRecognizer:
         self, samples: Samples, grammar: str, speaking: frozenset[str] = frozenset()
     ) -> Recognition:
         # ``speaking`` is not used: the echo rule of the runtime still applies to results.
-        if grammar not in self._phrases:
-            raise KeyError(f"no grammar named {grammar!r}")
-        done = Decoding(self.name, len(samples)).result
-        if self.settings.is_silence(samples):
-            return done("", None, 0.0, "silence")
+        decoding, silent = self.settings.begin(self.name, samples, grammar, self._phrases)
+        if silent is not None:
+            return silent
+        done = decoding.result
         rec = self._recognizer(grammar)
         rec.AcceptWaveform(np.ascontiguousarray(samples, dtype=np.int16).tobytes())
         result = json.loads(rec.FinalResult())
