@@ -4,7 +4,9 @@ property run (``make test-full``: at least 100 000 generated sessions)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -14,3 +16,12 @@ settings.register_profile(
     "full", max_examples=100_000, deadline=None, suppress_health_check=list(HealthCheck)
 )
 settings.load_profile(os.environ.get("VOICEGUIDE_HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_personal_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A developer's own ~/.config/voiceguide/config.toml must not change what the tests
+    see, in this process or in the commands they start."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
+        yield

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from voiceguide.commands.common import add_audio_options
+from voiceguide.commands.config import config_line
 
 if TYPE_CHECKING:
     from voiceguide.audio.devices import DeviceInfo, Microphone, Speaker
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 HELP = """\
 A self-test. Each line is PASS, FAIL or INFO, with what was found and, for a failure,
 how to fix it:
+  config       which config file is in use, and whether it is valid
   content      the prompts and grammars load and validate
   speech out   pyttsx3 and espeak-ng render a sentence
   recognizer   which engine 'auto' picks and why; it loads and decodes
@@ -74,6 +76,7 @@ def main(args: argparse.Namespace) -> int:
 
     state = Found()
     steps: list[Callable[[argparse.Namespace, Found], Line]] = [
+        lambda _args, _state: Line(*config_line()),
         _content,
         _speech_out,
         _recognizer,

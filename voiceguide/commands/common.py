@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from voiceguide.config import Settings
+from voiceguide.config import ConfigError, Settings, load_settings
 from voiceguide.content import Content, load_content
 from voiceguide.content.loader import CONTENT_ENV
 
@@ -73,6 +71,8 @@ def add_audio_options(p: argparse.ArgumentParser, engine: bool = True) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
+    """The session's settings: these options over the environment, the config file and the
+    defaults (``voiceguide config show`` prints the last three)."""
     overrides: dict[str, object] = {"language": args.lang}
     if args.region:
         overrides["region"] = args.region.upper()
@@ -83,12 +83,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
     if args.answer_timeout is not None:
         overrides["answer_timeout_s"] = args.answer_timeout
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise UsageError(f"invalid setting: {problems}") from None
+        return load_settings(overrides)
+    except ConfigError as exc:
+        if exc.from_options:
+            raise UsageError(f"invalid setting: {exc}") from None
+        raise  # the environment or the file: reported by the command line's main
 
 
 def content_from(args: argparse.Namespace) -> Content:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -47,10 +48,17 @@ class ContentError(Exception):
 
 
 def content_root() -> Path:
-    """The folder holding ``prompts/`` and ``grammars/``: $VOICEGUIDE_CONTENT_DIR or the repo."""
+    """The folder holding ``prompts/`` and ``grammars/``: $VOICEGUIDE_CONTENT_DIR, else the
+    copy an installed wheel carries inside this package (setup.py puts it there), else the
+    source tree's top-level folders (a clone, or an editable install)."""
     env = os.environ.get(CONTENT_ENV)
     if env:
         return Path(env)
+    packaged = resources.files("voiceguide.content")
+    # Installed wheels are unpacked on disk, so this is a real folder; a zipped import is
+    # not supported and falls through to the message naming the folder that was tried.
+    if isinstance(packaged, Path) and (packaged / "prompts").is_dir():
+        return packaged
     return Path(__file__).resolve().parents[2]
 
 
