@@ -16,9 +16,8 @@ HERE = Path(__file__).resolve().parent
 CONTENT = ("prompts", "grammars")
 
 
-def _not_toml(folder: str, names: list[str]) -> set[str]:
-    """Only the TOML data ships: no editor backups, no notes beside the files."""
-    return {n for n in names if not (Path(folder, n).is_dir() or n.endswith(".toml"))}
+#: Not content: editor backups, hidden files, caches.
+NOT_CONTENT = shutil.ignore_patterns("*~", ".*", "*.swp", "__pycache__", "*.py[cod]")
 
 
 class BuildPyWithContent(build_py):
@@ -29,7 +28,7 @@ class BuildPyWithContent(build_py):
         for name in CONTENT:
             target = Path(self.build_lib, "voiceguide", "content", name)
             shutil.rmtree(target, ignore_errors=True)  # a reused build/ must not keep old files
-            shutil.copytree(HERE / name, target, ignore=_not_toml)
+            shutil.copytree(HERE / name, target, ignore=NOT_CONTENT)
 
 
 setup(cmdclass={"build_py": BuildPyWithContent})

@@ -191,3 +191,14 @@ def test_check_names_the_config_file(config_home: Path) -> None:
 
 def test_engine_names_match_the_recognizer_choice() -> None:
     assert get_args(Engine) == ENGINES
+
+
+def test_readme_example_file_is_valid(config_home: Path) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    example = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    config_home.write_text(example)
+    s = load_settings()
+    assert (s.region, s.speech_rate, s.output_device, s.engine) == ("GB", 0.85, "2", "pocketsphinx")
+    assert {k for k, v in origins().items() if v == "file"} == set(
+        line.split(" = ")[0] for line in example.splitlines() if " = " in line
+    )
