@@ -202,3 +202,9 @@ def test_readme_example_file_is_valid(config_home: Path) -> None:
     assert {k for k, v in origins().items() if v == "file"} == set(
         line.split(" = ")[0] for line in example.splitlines() if " = " in line
     )
+
+
+def test_every_file_key_is_a_described_setting() -> None:
+    from voiceguide.commands.config import DESCRIPTIONS
+
+    assert set(FILE_KEYS) == set(DESCRIPTIONS) and set(FILE_KEYS) <= set(Settings.model_fields)

@@ -104,31 +104,21 @@ def read_config_file(path: Path | None = None) -> dict[str, Any]:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
 
-    language: Annotated[
-        str, Field(min_length=1, description="content language, a folder under prompts/")
-    ] = "en"
-    region: Annotated[
-        str | None,
-        Field(description="region whose emergency number is spoken (unset: the language's own)"),
-    ] = None
-    emergency_number: Annotated[
-        str | None,
-        Field(pattern=r"^[0-9]{2,6}$", description="spoken instead of the region's number"),
-    ] = None
+    language: str = "en"
+    #: Region whose emergency number is spoken (keys of locale.toml [emergency_numbers]).
+    region: str | None = None
+    #: Overrides the region's number, e.g. for a care home's own line.
+    emergency_number: Annotated[str | None, Field(pattern=r"^[0-9]{2,6}$")] = None
     seed: int | None = None
 
-    # Bounds come before the values they bound: the value's check reads them.
+    # A bound comes before the value it bounds (BOUNDED): the value's check reads it.
     min_count_period_s: Annotated[float, Field(ge=0.6, le=2.0)] = 0.7
     max_count_period_s: Annotated[float, Field(ge=0.6, le=2.0)] = 1.8
-    count_period_s: Annotated[
-        float, Field(ge=0.6, le=2.0, description="seconds between hold counts")
-    ] = 1.0
+    count_period_s: Annotated[float, Field(ge=0.6, le=2.0)] = 1.0
     count_period_step_s: Annotated[float, Field(gt=0, le=0.5)] = 0.2
 
-    answer_timeout_s: Annotated[
-        float,
-        Field(ge=2, le=600, description="silence this long after a question is no answer"),
-    ] = 10.0
+    #: Without an answer for this long after a question ends, it counts as silence.
+    answer_timeout_s: Annotated[float, Field(ge=2, le=600)] = 10.0
     #: How often the emergency reminder repeats while nobody speaks.
     emergency_reminder_s: Annotated[float, Field(ge=5, le=600)] = 45.0
     #: A "no" below this recognizer confidence is treated as unclear.
@@ -138,17 +128,16 @@ class Settings(BaseSettings):
 
     min_speech_rate: Annotated[float, Field(ge=0.5, le=1.6)] = 0.7
     max_speech_rate: Annotated[float, Field(ge=0.5, le=1.6)] = 1.3
-    speech_rate: Annotated[
-        float, Field(ge=0.5, le=1.6, description="speaking speed, 1 is normal")
-    ] = 1.0
+    speech_rate: Annotated[float, Field(ge=0.5, le=1.6)] = 1.0
     speech_rate_step: Annotated[float, Field(gt=0, le=0.5)] = 0.15
     min_volume: Annotated[float, Field(ge=0.1, le=1.0)] = 0.3
-    volume: Annotated[float, Field(ge=0.1, le=1.0, description="loudness, 1 is the most")] = 0.8
+    volume: Annotated[float, Field(ge=0.1, le=1.0)] = 0.8
     volume_step: Annotated[float, Field(gt=0, le=0.5)] = 0.15
 
-    input_device: Annotated[Device, Field(description="microphone, by name or number")] = None
-    output_device: Annotated[Device, Field(description="speaker, by name or number")] = None
-    engine: Annotated[Engine, Field(description="speech recognizer")] = "auto"
+    #: Microphone and speaker, by name or index (`voiceguide devices`); None: the default.
+    input_device: Device = None
+    output_device: Device = None
+    engine: Engine = "auto"
 
     #: The Vosk model catalog ``voiceguide models`` installs from (a JSON list).
     model_list_url: str = "https://alphacephei.com/vosk/models/model-list.json"

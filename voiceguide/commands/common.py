@@ -20,7 +20,7 @@ def add_session_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--region",
         help="region whose emergency number is spoken, e.g. US, GB, EU, AU "
-        "(default: the language's own, US for en)",
+        "(default: the config file's, else the language's own, US for en)",
     )
     g.add_argument(
         "--emergency-number",

@@ -34,6 +34,20 @@ A broken file stops every command with one line naming the file, the key and the
 The file may set: {", ".join(FILE_KEYS)}.
 """
 
+#: What each setting the file may hold does, for the comments of a new file.
+DESCRIPTIONS: dict[str, str] = {
+    "language": "content language, a folder under prompts/",
+    "region": "region whose emergency number is spoken (unset: the language's own)",
+    "emergency_number": "spoken instead of the region's number, e.g. a care home's own line",
+    "speech_rate": "speaking speed, 1 is normal",
+    "volume": "loudness, 1 is the most",
+    "count_period_s": "seconds between hold counts",
+    "answer_timeout_s": "seconds of silence after a question that count as no answer",
+    "input_device": "microphone, by name or number (see `voiceguide devices`)",
+    "output_device": "speaker, by name or number (see `voiceguide devices`)",
+    "engine": "speech recognizer",
+}
+
 #: Shown, commented out, in a new file for settings whose default is "not set".
 EXAMPLES: dict[str, str] = {
     "region": '"GB"',
@@ -176,9 +190,8 @@ def commented_file() -> str:
         "# `voiceguide config show` prints the settings in effect and where each came from.",
     ]
     for key in FILE_KEYS:
-        field = Settings.model_fields[key]
-        default = field.default
-        lines += ["", f"# {field.description}{_choices(key)}"]
+        default = Settings.model_fields[key].default
+        lines += ["", f"# {DESCRIPTIONS[key]}{_choices(key)}"]
         if default is None:
             lines.append(f"# {key} = {EXAMPLES[key]}")
         else:
