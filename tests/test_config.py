@@ -208,3 +208,15 @@ def test_every_file_key_is_a_described_setting() -> None:
     from voiceguide.commands.config import DESCRIPTIONS
 
     assert set(FILE_KEYS) == set(DESCRIPTIONS) and set(FILE_KEYS) <= set(Settings.model_fields)
+
+
+def test_check_still_runs_with_a_broken_file_and_reports_it(config_home: Path) -> None:
+    config_home.write_text("volume = 7\n")
+    env = {**os.environ, "PULSE_SERVER": "unix:/nonexistent/pulse"}
+    proc = subprocess.run(
+        [*CLI, "check", "--no-loopback"], capture_output=True, text=True, timeout=120, env=env
+    )
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith(f"FAIL  config      {config_home}: volume: ")
+    assert any(line.startswith("PASS  content") for line in lines)
+    assert proc.returncode == 1 and "3 failed (config, microphone, speaker)" in proc.stdout
