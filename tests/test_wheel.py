@@ -1,6 +1,6 @@
 """The installed package, as a user gets it from `pip install .` or `pipx install .`.
 
-How the test keeps to that and stays fast (20-40 s, about 12 s of CPU):
+How the test keeps to that and stays fast (about 20 s on an idle machine, 12 s of CPU):
 
 - The wheel is built from a copy of the source tree in a temporary folder, by
   `pip wheel --no-deps` from the source distribution, with pip's usual build isolation
