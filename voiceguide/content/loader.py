@@ -92,7 +92,7 @@ def _explain(exc: ValidationError, files: dict[str, Path], folder: Path) -> Cont
             shown = f" (got {got!r})"
         if err["type"] == "extra_forbidden":
             msg = "unknown field; check its spelling"
-        lines.append(f"{where}: {field or '(file)'}: {msg}{shown}")
+        lines.append(f"{where}: {field or head or '(file)'}: {msg}{shown}")
     return ContentError("\n".join(lines))
 
 
