@@ -200,6 +200,11 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warn(message: str) -> None:
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        print(f"voiceguide run: {message}", file=sys.stderr, flush=True)
+
+
 def emergency_advice(dialogue: Dialogue) -> Speak:
     """The emergency script as the dialogue would say it (for a last-resort print)."""
     fields = {
@@ -220,7 +225,14 @@ def _hands_free(
 ) -> int:
     from voiceguide.audio.devices import Microphone, NoAudioDevice, Speaker, resolve
     from voiceguide.runtime.voice import COUNT_MARGIN_S, VoiceIO
-    from voiceguide.speech.select import NoRecognizer, load_in_background
+    from voiceguide.speech.recognizer import Recognizer
+    from voiceguide.speech.select import (
+        NoRecognizer,
+        checked_vosk_model,
+        load_in_background,
+        make_recognizer,
+        other_engine,
+    )
     from voiceguide.speech.synthesis import SynthesisUnavailable, Synthesizer
 
     try:
@@ -241,7 +253,16 @@ def _hands_free(
         counts = frozenset(content.prompts.count_words)
         # The model loads while the welcome plays (Vosk takes seconds); a missing or broken
         # model is still reported here, before anything is said.
-        recognizer = load_in_background(args.engine, content.grammars, echo, counts)
+        recognizer = load_in_background(args.engine, content.grammars, echo, counts, notify=_warn)
+
+        def other() -> Recognizer:
+            # If the engine fails mid-session, the other one (if it serves the language);
+            # a Vosk model is loaded once in a child process first, in case it aborts.
+            engine = other_engine(recognizer.name)
+            if engine == "vosk":
+                checked_vosk_model(content.grammars)
+            return make_recognizer(engine, content.grammars, echo, counts)
+
         io = VoiceIO(
             content,
             recognizer,
@@ -250,6 +271,7 @@ def _hands_free(
             lambda: Microphone(mic_index),
             rate=settings.speech_rate,
             volume=settings.volume,
+            fallback=other,
         )
     except (NoRecognizer, NoAudioDevice, RuntimeError) as exc:
         speaker.close()

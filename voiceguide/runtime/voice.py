@@ -9,6 +9,7 @@ still cut it off at once.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import random
 import re
@@ -23,20 +24,20 @@ from typing import Protocol, TextIO
 import numpy as np
 import numpy.typing as npt
 
-from voiceguide.audio.devices import Int16, NoAudioDevice, Speaker
+from voiceguide.audio.devices import Int16, Speaker
 from voiceguide.audio.vad import FRAME, RATE, Endpointer, Segment
 from voiceguide.content.models import Content, PromptId
 from voiceguide.dialogue.events import (
     Count,
     Heard,
-    InputEnded,
     InputEvent,
     NoMatch,
     Speak,
     VoiceChange,
 )
+from voiceguide.dialogue.intents import Intent
 from voiceguide.speech.recognizer import Recognition, Recognizer
-from voiceguide.speech.synthesis import Pcm, SynthesisUnavailable, Synthesizer
+from voiceguide.speech.synthesis import Pcm, Synthesizer
 
 #: After the guide stops, its echo can linger in a room; keep gating this long.
 ECHO_TAIL_S = 0.35
@@ -97,9 +98,16 @@ class VoiceIO:
         captions: TextIO = sys.stdout,
         rate: float = 1.0,
         volume: float = 1.0,
+        fallback: Callable[[], Recognizer] | None = None,
     ) -> None:
         self.content = content
         self.recognizer = recognizer
+        #: The other engine, loaded if this one fails mid-session.
+        self._fallback = fallback
+        #: No recognizer is left: speech can no longer be understood.
+        self.deaf = False
+        #: The speaker failed; the guide goes on with captions (and says so once).
+        self.speaker_failed = False
         self.synth = synth
         self.speaker = speaker
         self.open_mic = open_mic
@@ -135,18 +143,28 @@ class VoiceIO:
         if not self._gated():
             self._speaking_words = set()
         self._speaking_words |= set(re.findall(r"[a-z']+", text.lower()))
+        if self.speaker_failed:
+            return  # captions only
         pcm: Pcm
         if self.synth is None:
             pcm = tone()
         else:
             try:
                 pcm = self.synth.render(text, self.content.locale.tts_voice, self.rate)
-            except SynthesisUnavailable as exc:
+            except Exception as exc:  # any failure of the engine: captions and a tone
                 self._caption("warning", f"speech failed ({exc}); captions and a tone instead")
                 self.synth = None
                 pcm = tone()
         pcm = pcm.scaled(self.volume)
-        self.speaker.play(pcm.samples, pcm.sample_rate, at)
+        try:
+            self.speaker.play(pcm.samples, pcm.sample_rate, at)
+        except Exception as exc:
+            self._lose_speaker(exc)
+
+    def _lose_speaker(self, exc: Exception) -> None:
+        if not self.speaker_failed:
+            self.speaker_failed = True
+            self._caption("warning", f"the speaker failed ({exc}); going on with captions only")
 
     def speak(self, event: Speak) -> None:
         self._caption("guide", event.text)
@@ -159,7 +177,10 @@ class VoiceIO:
         self._play(event.text, at=event.scheduled)
 
     def halt(self) -> None:
-        self.speaker.stop()
+        try:
+            self.speaker.stop()
+        except Exception as exc:
+            self._lose_speaker(exc)
 
     def listen(self, grammar: str) -> None:
         self.grammar = grammar
@@ -169,7 +190,11 @@ class VoiceIO:
         self.rate, self.volume = event.rate, event.volume
 
     def finish(self) -> None:
-        self.speaker.wait(120)
+        if not self.speaker_failed:
+            try:
+                self.speaker.wait(120)
+            except Exception as exc:
+                self._lose_speaker(exc)
         self.close()
 
     def say_runtime(self, pid: PromptId) -> None:
@@ -193,13 +218,34 @@ class VoiceIO:
         self._stop.set()
         self._thread.join(timeout=2)
         if self._mic is not None:
-            self._mic.close()
+            with contextlib.suppress(Exception):
+                self._mic.close()
 
     def _gated(self) -> bool:
+        if self.speaker_failed:
+            return False  # nothing plays, so nothing the microphone hears is our echo
         s = self.speaker
-        return s.busy or time.monotonic() < s.ended_at + ECHO_TAIL_S
+        try:
+            return s.busy or time.monotonic() < s.ended_at + ECHO_TAIL_S
+        except Exception as exc:
+            self._lose_speaker(exc)
+            return False
 
     def _listen(self) -> None:
+        try:
+            self._listen_loop()
+        except Exception as exc:  # a fault in the listening path itself
+            self._caption("error", f"listening failed: {exc!r}")
+            self._go_deaf()
+
+    def _go_deaf(self) -> None:
+        """Nothing can understand the user any more: the safe state is the emergency
+        advice, so the dialogue is handed an emergency, as if the user had asked."""
+        if not self.deaf:
+            self.deaf = True
+            self._events.put(Heard("", intent=Intent.EMERGENCY, source="fault"))
+
+    def _listen_loop(self) -> None:
         endpointer = Endpointer()
         kept: deque[tuple[int, Int16]] = deque()
         gated: deque[tuple[int, bool]] = deque()
@@ -210,8 +256,12 @@ class VoiceIO:
             if mic is None or not mic.alive:
                 lost_at = self._reopen(lost_at)
                 continue
-            block = mic.read(0.1)
-            if block is None:
+            try:
+                block = mic.read(0.1)
+            except Exception:  # treated like a microphone that went away
+                lost_at = self._reopen(lost_at)
+                continue
+            if block is None or self.deaf:
                 continue
             if lost_at is not None:
                 lost_at = None
@@ -230,7 +280,8 @@ class VoiceIO:
         now = time.monotonic()
         if lost_at is None:
             if self._mic is not None:
-                self._mic.close()
+                with contextlib.suppress(Exception):
+                    self._mic.close()
                 self._mic = None
             self._caption("warning", "the microphone stopped; trying to reopen it")
             self.say_runtime(PromptId.MIC_LOST)
@@ -238,7 +289,7 @@ class VoiceIO:
         self._stop.wait(REOPEN_S)
         try:
             self._mic = self.open_mic()
-        except NoAudioDevice:
+        except Exception:  # NoAudioDevice, or anything else the device layer raised
             self._mic = None
         return lost_at
 
@@ -263,11 +314,11 @@ class VoiceIO:
             grammar = over
         try:
             result = self.recognizer.recognize(audio, grammar, speaking)
-        except RuntimeError as exc:  # e.g. the model failed to load in the background
-            self._caption("error", f"speech recognition failed: {exc}")
-            self._stop.set()
-            self._events.put(InputEnded())
-            return
+        except Exception as exc:  # a model that failed to load, or broke mid-session
+            recovered = self._recognize_after_failure(exc, audio, grammar, speaking)
+            if recovered is None:
+                return
+            result = recovered
         decoded = time.monotonic()
         tail_s = (seg.decided_at - seg.end) / RATE
         if overlapped:
@@ -279,6 +330,22 @@ class VoiceIO:
         self.stats.turns.append(TurnTiming(endpoint - tail_s, endpoint, decoded))
         self._caption("heard", _describe(result))
         self._events.put(_event(result))
+
+    def _recognize_after_failure(
+        self, exc: Exception, audio: Int16, grammar: str, speaking: frozenset[str]
+    ) -> Recognition | None:
+        """Try the other engine once; if there is none, go deaf (the emergency advice)."""
+        self._caption("error", f"speech recognition failed: {exc}")
+        fallback, self._fallback = self._fallback, None
+        if fallback is not None:
+            try:
+                self.recognizer = fallback()
+                self._caption("warning", f"listening with {self.recognizer.name} instead")
+                return self.recognizer.recognize(audio, grammar, speaking)
+            except Exception as again:
+                self._caption("error", f"the other recognizer failed too: {again}")
+        self._go_deaf()
+        return None
 
 
 def over_speech_grammar(content: Content, turn: str, counting: bool) -> str | None:

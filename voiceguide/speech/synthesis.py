@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -29,6 +33,68 @@ MIN_RATE, MAX_RATE = 0.5, 1.6
 
 class SynthesisUnavailable(RuntimeError):
     """pyttsx3 or espeak-ng is missing or broken; the message says how to fix it."""
+
+
+#: Probe results per (ESPEAK_DATA_PATH, voice): one child process per program run.
+_PROBED: dict[tuple[str, str], str | None] = {}
+PROBE_TIMEOUT_S = 60.0
+
+
+def fix_hint() -> str:
+    """How to repair speech output here."""
+    data = os.environ.get("ESPEAK_DATA_PATH")
+    if data:
+        return (
+            f"ESPEAK_DATA_PATH={data} holds no usable espeak-ng data: unset it, or point it "
+            "at the folder that holds espeak-ng-data"
+        )
+    return "apt-get install --reinstall espeak-ng libespeak-ng1 espeak-ng-data"
+
+
+def probe_synthesis(voice: str | None = None, timeout: float = PROBE_TIMEOUT_S) -> str | None:
+    """None if espeak-ng renders a word in a child process, else why not.
+
+    libespeak-ng calls exit() from inside when its data is unusable (an empty
+    ESPEAK_DATA_PATH: "Error processing file .../phontab"), which no Python code can catch.
+    So the first synthesis of a run happens in a child, once.
+    """
+    key = (os.environ.get("ESPEAK_DATA_PATH", ""), voice or "")
+    if key in _PROBED:
+        return _PROBED[key]
+    code = "import sys; from voiceguide.speech.synthesis import _probe_main; _probe_main(sys.argv)"
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", code, voice or ""],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+        why = None
+        if proc.returncode != 0:
+            lines = [x.strip() for x in (proc.stderr + proc.stdout).splitlines() if x.strip()]
+            why = lines[-1][:200] if lines else f"it exited with code {proc.returncode}"
+    except subprocess.TimeoutExpired:
+        why = f"a test sentence took over {timeout:.0f} s"
+    except OSError as exc:
+        why = f"could not start a test ({exc})"
+    _PROBED[key] = why
+    return why
+
+
+def _probe_main(argv: list[str]) -> None:
+    """Child side of ``probe_synthesis``: render one word, exit 0 if sound came out."""
+    try:
+        pcm = Synthesizer(argv[1] if len(argv) > 1 and argv[1] else None, probe=False).render(
+            "ready"
+        )
+    except SynthesisUnavailable as exc:
+        print(exc, file=sys.stderr)
+        sys.exit(3)
+    if len(pcm.samples) == 0:
+        print("the speech engine produced no audio", file=sys.stderr)
+        sys.exit(4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +124,11 @@ def _quiet_stdout() -> Iterator[None]:
 
 
 class Synthesizer:
-    def __init__(self, voice: str | None = None) -> None:
+    def __init__(self, voice: str | None = None, probe: bool = True) -> None:
+        if probe:
+            why = probe_synthesis(voice)
+            if why is not None:
+                raise SynthesisUnavailable(f"espeak-ng cannot speak here ({why}); {fix_hint()}")
         try:
             import pyttsx3
         except ImportError as exc:  # pragma: no cover - depends on the install
@@ -76,12 +146,11 @@ class Synthesizer:
             ) from None
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, str, float], Pcm] = {}
-        self._tmp = Path(tempfile.mkdtemp(prefix="voiceguide-tts-"))
         self.voice = voice if voice and voice.split("+", 1)[0] in self._voices else None
         self.render_seconds: list[float] = []
         # Render once now, so a broken espeak-ng is reported at start-up, not mid-session.
-        probe = self.render("ready")
-        if len(probe.samples) == 0:
+        first = self.render("ready")
+        if len(first.samples) == 0:
             raise SynthesisUnavailable(
                 "the speech engine produced no audio; check espeak-ng: espeak-ng 'test'"
             )
@@ -104,17 +173,22 @@ class Synthesizer:
             return hit
         with self._lock:
             started = time.perf_counter()
-            path = self._tmp / "render.wav"
             if voice:
                 self._engine.setProperty("voice", voice)
             self._engine.setProperty("rate", int(BASE_WPM * rate))
-            with _quiet_stdout():
-                self._engine.save_to_file(text, str(path))
-                self._engine.runAndWait()
+            # pyttsx3 can only render to a file: a private folder that lives for one render,
+            # so no copies of the guide's speech are left behind in /tmp.
+            folder = Path(tempfile.mkdtemp(prefix="voiceguide-tts-"))
             try:
+                path = folder / "render.wav"
+                with _quiet_stdout():
+                    self._engine.save_to_file(text, str(path))
+                    self._engine.runAndWait()
                 data, sr = soundfile.read(path, dtype="int16", always_2d=True)
             except (RuntimeError, soundfile.LibsndfileError) as exc:
                 raise SynthesisUnavailable(f"the speech engine wrote no audio ({exc})") from None
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
             pcm = Pcm(np.ascontiguousarray(data[:, 0]), int(sr))
             self.render_seconds.append(time.perf_counter() - started)
         self._cache[key] = pcm
