@@ -294,5 +294,6 @@ def _hands_free(
                 turns=len(s.turns),
                 barge_ins=s.barge_ins,
                 self_rejected=s.self_rejected,
+                speaker_stalls=s.stalls,
             )
     return 0

@@ -83,6 +83,8 @@ class VoiceStats:
     turns: list[TurnTiming] = field(default_factory=list)
     barge_ins: int = 0
     self_rejected: int = 0
+    #: Times the speaker was found stalled (busy long past the end of its sound).
+    stalls: int = 0
 
 
 class VoiceIO:
@@ -108,6 +110,7 @@ class VoiceIO:
         self.deaf = False
         #: The speaker failed; the guide goes on with captions (and says so once).
         self.speaker_failed = False
+        self._stall_reported = False
         self.synth = synth
         self.speaker = speaker
         self.open_mic = open_mic
@@ -192,7 +195,9 @@ class VoiceIO:
     def finish(self) -> None:
         if not self.speaker_failed:
             try:
-                self.speaker.wait(120)
+                # As long as the queued speech lasts (a stalled speaker never goes idle).
+                left = getattr(self.speaker, "expected_end", 0.0) - time.monotonic()
+                self.speaker.wait(min(120.0, max(0.0, left) + 2.0))
             except Exception as exc:
                 self._lose_speaker(exc)
         self.close()
@@ -226,10 +231,24 @@ class VoiceIO:
             return False  # nothing plays, so nothing the microphone hears is our echo
         s = self.speaker
         try:
+            if s.busy and getattr(s, "stalled", False):
+                self._report_stall()
+                return False
+            self._stall_reported = False
             return s.busy or time.monotonic() < s.ended_at + ECHO_TAIL_S
         except Exception as exc:
             self._lose_speaker(exc)
             return False
+
+    def _report_stall(self) -> None:
+        if not self._stall_reported:
+            self._stall_reported = True
+            self.stats.stalls += 1
+            self._caption(
+                "warning",
+                "the speaker is not playing (stalled, suspended or gone); "
+                "read the captions, and your answers are still heard",
+            )
 
     def _listen(self) -> None:
         try:

@@ -132,8 +132,75 @@ def test_listen_takes_a_folder(tmp_path: Path) -> None:
     assert none.returncode == 1 and "a folder with no audio files" in none.stderr
 
 
+class HandsFree:
+    """A running ``voiceguide run`` on the virtual sound card, and its captions."""
+
+    def __init__(self, env: dict[str, str], log: Path, *extra: str) -> None:
+        self.env = env
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "voiceguide.cli", "run", "--seed", "3", "--log", str(log),
+             *extra],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+        )  # fmt: skip
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        assert self.proc.stdout is not None
+        out = self.proc.stdout
+
+        def pump() -> None:
+            for line in out:
+                self.lines.put(line.rstrip("\n"))
+
+        threading.Thread(target=pump, daemon=True).start()
+
+    def expect(self, text: str, timeout: float = 60) -> str:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            self.seen.append(line)
+            if text in line:
+                return line
+        raise AssertionError(f"never saw {text!r}: {self.seen[-10:]}")
+
+    def first_question(self) -> None:
+        asks = content().screening.questions[0].ask
+        while not any(a in s for s in self.seen for a in asks):
+            self.expect("guide: ")
+
+    def answer_until(self, wav: Path, wanted: str, tries: int = 3) -> None:
+        """Say ``wav`` into the microphone until ``wanted`` is captioned (a "yes" that
+        was not heard is asked for again)."""
+        for _ in range(tries):
+            play_into_mic(self.env, wav)
+            try:
+                self.expect(wanted, 15)
+                return
+            except AssertionError:
+                continue
+        raise AssertionError(f"never saw {wanted!r} after {tries} tries: {self.seen[-10:]}")
+
+    def stop(self) -> str:
+        self.proc.terminate()
+        _, err = self.proc.communicate(timeout=30)
+        return err
+
+
+def yes_wav(tmp_path: Path) -> Path:
+    wav = tmp_path / "yes.wav"
+    soundfile.write(wav, speak("yes", "en-us+f2"), 16_000)
+    return wav
+
+
+needs_pulse = pytest.mark.skipif(
+    bool(missing_tools()), reason=f"PulseAudio tools missing: {missing_tools()}"
+)
+
+
 @needs_korean
-@pytest.mark.skipif(bool(missing_tools()), reason=f"PulseAudio tools missing: {missing_tools()}")
+@needs_pulse
 def test_hands_free_yes_gives_the_advice_with_a_corrupt_model_and_no_voice(
     tmp_path: Path,
 ) -> None:
@@ -145,55 +212,16 @@ def test_hands_free_yes_gives_the_advice_with_a_corrupt_model_and_no_voice(
     empty = tmp_path / "espeak-data"
     empty.mkdir()
     log = tmp_path / "session.jsonl"
-    yes = tmp_path / "yes.wav"
-    soundfile.write(yes, speak("yes", "en-us+f2"), 16_000)
-    first = content().screening.questions[0].ask
+    yes = yes_wav(tmp_path)
     with virtual_audio() as env:
         env = dict(env, VOICEGUIDE_MODEL_DIR=str(models), ESPEAK_DATA_PATH=str(empty))
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "voiceguide.cli", "run", "--seed", "3", "--log", str(log),
-             "--answer-timeout", "30"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
-        )  # fmt: skip
-        lines: queue.Queue[str] = queue.Queue()
-        seen: list[str] = []
-        assert proc.stdout is not None
-        out = proc.stdout
-
-        def pump() -> None:
-            for line in out:
-                lines.put(line.rstrip("\n"))
-
-        threading.Thread(target=pump, daemon=True).start()
-
-        def expect(text: str, timeout: float = 60) -> None:
-            end = time.monotonic() + timeout
-            while time.monotonic() < end:
-                try:
-                    line = lines.get(timeout=0.2)
-                except queue.Empty:
-                    continue
-                seen.append(line)
-                if text in line:
-                    return
-            raise AssertionError(f"never saw {text!r}: {seen[-10:]}")
-
+        run = HandsFree(env, log, "--answer-timeout", "30")
         try:
-            while not any(a in s for s in seen for a in first):
-                expect("guide: ")
-            for _attempt in range(3):  # a "yes" that was not heard is asked for again
-                time.sleep(1.5)  # the question's tone has played
-                play_into_mic(env, yes)
-                try:
-                    expect(ADVICE, 15)
-                    break
-                except AssertionError:
-                    continue
-            else:
-                raise AssertionError(f"no advice after three spoken yes: {seen[-10:]}")
+            run.first_question()
+            time.sleep(1.5)  # the question's tone has played
+            run.answer_until(yes, ADVICE)
         finally:
-            proc.terminate()
-            _, err = proc.communicate(timeout=30)
+            err = run.stop()
     assert "Traceback" not in err, err
     assert "speech output is unavailable" in err
     assert "listening with pocketsphinx instead" in err
@@ -203,3 +231,26 @@ def test_hands_free_yes_gives_the_advice_with_a_corrupt_model_and_no_voice(
     heard = [r for r in records if r["type"] == "heard"]
     assert heard and heard[-1]["source"] == "pocketsphinx"
     assert records[-1]["type"] == "end" and records[-1]["reason"] == "signal SIGTERM"
+
+
+@needs_pulse
+def test_a_stalled_speaker_is_reported_and_answers_still_heard(tmp_path: Path) -> None:
+    """`pactl suspend-sink` while the guide speaks: its sound never ends. The stall is
+    captioned, and the spoken "yes" is not thrown away as the guide's own echo."""
+    log = tmp_path / "session.jsonl"
+    yes = yes_wav(tmp_path)
+    with virtual_audio() as env:
+        run = HandsFree(env, log, "--answer-timeout", "120")
+        try:
+            run.first_question()
+            subprocess.run(["pactl", "suspend-sink", "vspeaker", "1"], env=env, check=True)
+            run.expect("the speaker is not playing", 30)
+            run.answer_until(yes, ADVICE)
+        finally:
+            err = run.stop()
+    assert "Traceback" not in err, err
+    records = [json.loads(x) for x in log.read_text().splitlines()]
+    route = next(r for r in records if r["type"] == "route")
+    assert route["reason"] == "yes to high_impact", route
+    stats = next(r for r in records if r["type"] == "voice_stats")
+    assert stats["speaker_stalls"] >= 1
