@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,10 @@ import soundfile
 
 #: pyttsx3's espeak driver speaks at about this many words per minute at rate 1.0.
 BASE_WPM = 175
+#: Bytes of rendered speech kept for reuse (about 6 minutes at 22 kHz). Every prompt at
+#: every speech rate a session reaches would otherwise stay in memory: about 20 MB per
+#: rate step (the memory growth of issue 8); least recently used renders go first.
+CACHE_BYTES = 16_000_000
 MIN_RATE, MAX_RATE = 0.5, 1.6
 
 
@@ -145,7 +150,9 @@ class Synthesizer:
                 "install espeak-ng: apt-get install espeak-ng libespeak-ng1"
             ) from None
         self._lock = threading.Lock()
-        self._cache: dict[tuple[str, str, float], Pcm] = {}
+        self._cache: OrderedDict[tuple[str, str, float], Pcm] = OrderedDict()
+        self._cached_bytes = 0
+        self._cache_lock = threading.Lock()
         self.voice = voice if voice and voice.split("+", 1)[0] in self._voices else None
         self.render_seconds: list[float] = []
         # Render once now, so a broken espeak-ng is reported at start-up, not mid-session.
@@ -168,9 +175,11 @@ class Synthesizer:
         voice = voice if self.knows(voice) else self.voice
         rate = round(max(MIN_RATE, min(MAX_RATE, rate)), 3)
         key = (text, voice or "", rate)
-        hit = self._cache.get(key)
-        if hit is not None:
-            return hit
+        with self._cache_lock:  # not the engine's lock: a hit never waits for a render
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
         with self._lock:
             started = time.perf_counter()
             if voice:
@@ -191,7 +200,13 @@ class Synthesizer:
                 shutil.rmtree(folder, ignore_errors=True)
             pcm = Pcm(np.ascontiguousarray(data[:, 0]), int(sr))
             self.render_seconds.append(time.perf_counter() - started)
-        self._cache[key] = pcm
+        with self._cache_lock:
+            if key not in self._cache:
+                self._cache[key] = pcm
+                self._cached_bytes += pcm.samples.nbytes
+            while self._cached_bytes > CACHE_BYTES and len(self._cache) > 1:
+                _, old = self._cache.popitem(last=False)
+                self._cached_bytes -= old.samples.nbytes
         return pcm
 
     def prerender(self, texts: Iterable[str], voice: str | None = None, rate: float = 1.0) -> int:
