@@ -143,6 +143,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def main(args: argparse.Namespace) -> int:
     _keep_standard_fds()
+    if not args.text:
+        from voiceguide.speech.synthesis import begin_probe
+
+        begin_probe()  # espeak-ng is tried in a child while the rest starts up
     try:
         settings = settings_from(args)
         if args.time_scale != 1.0 and not args.text:

@@ -40,9 +40,28 @@ class SynthesisUnavailable(RuntimeError):
     """pyttsx3 or espeak-ng is missing or broken; the message says how to fix it."""
 
 
-#: Probe results per (ESPEAK_DATA_PATH, voice): one child process per program run.
-_PROBED: dict[tuple[str, str], str | None] = {}
+#: Probe results per ESPEAK_DATA_PATH: one child process per program run.
+_PROBED: dict[str, str | None] = {}
+_PENDING: dict[str, subprocess.Popen[str]] = {}
 PROBE_TIMEOUT_S = 60.0
+#: The child's whole job: the engine renders one word to a file with some sound in it.
+#: Lean on purpose (no numpy, no voiceguide imports): it runs before the first word.
+_PROBE_CODE = """
+import os, sys, tempfile, pyttsx3
+folder = tempfile.mkdtemp(prefix="voiceguide-tts-")
+path = os.path.join(folder, "probe.wav")
+try:
+    engine = pyttsx3.init()
+    engine.save_to_file("ready", path)
+    engine.runAndWait()
+    size = os.path.getsize(path) if os.path.exists(path) else 0
+finally:
+    for name in os.listdir(folder):
+        os.unlink(os.path.join(folder, name))
+    os.rmdir(folder)
+if size <= 44:
+    sys.exit("the speech engine produced no audio")
+"""
 
 
 def fix_hint() -> str:
@@ -56,50 +75,51 @@ def fix_hint() -> str:
     return "apt-get install --reinstall espeak-ng libespeak-ng1 espeak-ng-data"
 
 
-def probe_synthesis(voice: str | None = None, timeout: float = PROBE_TIMEOUT_S) -> str | None:
+def begin_probe() -> None:
+    """Start the synthesis probe now, so it runs while the program does other start-up
+    work; ``probe_synthesis`` then only waits for what is left of it."""
+    key = os.environ.get("ESPEAK_DATA_PATH", "")
+    if key in _PROBED or key in _PENDING:
+        return
+    try:
+        _PENDING[key] = subprocess.Popen(
+            [sys.executable, "-c", _PROBE_CODE],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+        )
+    except OSError as exc:
+        _PROBED[key] = f"could not start a test ({exc})"
+
+
+def probe_synthesis(timeout: float = PROBE_TIMEOUT_S) -> str | None:
     """None if espeak-ng renders a word in a child process, else why not.
 
     libespeak-ng calls exit() from inside when its data is unusable (an empty
     ESPEAK_DATA_PATH: "Error processing file .../phontab"), which no Python code can catch.
     So the first synthesis of a run happens in a child, once.
     """
-    key = (os.environ.get("ESPEAK_DATA_PATH", ""), voice or "")
+    key = os.environ.get("ESPEAK_DATA_PATH", "")
     if key in _PROBED:
         return _PROBED[key]
-    code = "import sys; from voiceguide.speech.synthesis import _probe_main; _probe_main(sys.argv)"
+    begin_probe()
+    proc = _PENDING.pop(key, None)
+    if proc is None:
+        return _PROBED[key]
     try:
-        proc = subprocess.run(
-            [sys.executable, "-c", code, voice or ""],
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-        )
+        out, err = proc.communicate(timeout=timeout)
         why = None
         if proc.returncode != 0:
-            lines = [x.strip() for x in (proc.stderr + proc.stdout).splitlines() if x.strip()]
+            lines = [x.strip() for x in (err + out).splitlines() if x.strip()]
             why = lines[-1][:200] if lines else f"it exited with code {proc.returncode}"
     except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
         why = f"a test sentence took over {timeout:.0f} s"
-    except OSError as exc:
-        why = f"could not start a test ({exc})"
     _PROBED[key] = why
     return why
-
-
-def _probe_main(argv: list[str]) -> None:
-    """Child side of ``probe_synthesis``: render one word, exit 0 if sound came out."""
-    try:
-        pcm = Synthesizer(argv[1] if len(argv) > 1 and argv[1] else None, probe=False).render(
-            "ready"
-        )
-    except SynthesisUnavailable as exc:
-        print(exc, file=sys.stderr)
-        sys.exit(3)
-    if len(pcm.samples) == 0:
-        print("the speech engine produced no audio", file=sys.stderr)
-        sys.exit(4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +151,7 @@ def _quiet_stdout() -> Iterator[None]:
 class Synthesizer:
     def __init__(self, voice: str | None = None, probe: bool = True) -> None:
         if probe:
-            why = probe_synthesis(voice)
+            why = probe_synthesis()
             if why is not None:
                 raise SynthesisUnavailable(f"espeak-ng cannot speak here ({why}); {fix_hint()}")
         try:
