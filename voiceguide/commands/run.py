@@ -106,6 +106,15 @@ def _keep_standard_fds() -> None:
                 os.close(opened)
 
 
+def _stdout_flushes() -> bool:
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def _silence_failed_stdout() -> None:
     """After stdout failed (full, gone), point it at /dev/null so Python's final flush of
     the unwritten rest does not print a traceback and change the exit code."""
@@ -199,7 +208,7 @@ def main(args: argparse.Namespace) -> int:
     finally:
         if log:
             log.close()
-        if output.failed:
+        if output.failed or not _stdout_flushes():
             _silence_failed_stdout()
     return 0
 

@@ -134,12 +134,17 @@ class VoiceIO:
 
     def _caption(self, who: str, text: str) -> None:
         # Two threads caption (the session's speech, the listener's results): whole lines.
+        line = f"{who}: {text}\n"
         with self._caption_lock:
             try:
-                self.captions.write(f"{who}: {text}\n")
+                self.captions.write(line)
                 self.captions.flush()
-            except (BrokenPipeError, ValueError):
-                pass
+                return
+            except (OSError, ValueError, AttributeError):
+                pass  # closed, full or gone: the advice must still show somewhere
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                sys.stderr.write(line)
+                sys.stderr.flush()
 
     def _play(self, text: str, at: float | None = None) -> None:
         # Words of what is playing now: a "barge-in" that only repeats them is our echo.
