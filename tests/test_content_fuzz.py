@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -191,17 +192,11 @@ def focused(draw: st.DrawFn, paths: list[tuple[str, Path_]]) -> tuple[str, Path_
     return name, path, op, draw(st.sampled_from(SNIPPETS))
 
 
+@pytest.mark.parametrize("paths", [PROMPT_PATHS, GRAMMAR_PATHS], ids=["sentences", "grammars"])
 @FUZZ
-@given(st.lists(focused(PROMPT_PATHS), min_size=1, max_size=3), st.integers(0, 6))
-def test_mutated_sentences_error_clearly_or_keep_the_advice(
-    mutations: list[tuple[str, Path_, str, Any]], before: int
+@given(data=st.data())
+def test_focused_mutations_error_clearly_or_keep_the_advice(
+    paths: list[tuple[str, Path_]], data: st.DataObject
 ) -> None:
-    _check(mutations, before)
-
-
-@FUZZ
-@given(st.lists(focused(GRAMMAR_PATHS), min_size=1, max_size=3), st.integers(0, 6))
-def test_mutated_grammars_error_clearly_or_keep_the_advice(
-    mutations: list[tuple[str, Path_, str, Any]], before: int
-) -> None:
-    _check(mutations, before)
+    mutations = data.draw(st.lists(focused(paths), min_size=1, max_size=3))
+    _check(mutations, data.draw(st.integers(0, 6)))
