@@ -17,9 +17,10 @@ typecheck: setup
 test: lint typecheck
 	.venv/bin/pytest -q
 
-# The property tests with the large example budget (>= 100000 generated sessions).
+# The property tests with the large example budget (>= 100000 generated sessions), and
+# the content fuzz test with >= 10000 generated content mutations.
 test-full: lint typecheck
-	VOICEGUIDE_HYPOTHESIS_PROFILE=full .venv/bin/pytest -q tests/test_safety_properties.py
+	VOICEGUIDE_HYPOTHESIS_PROFILE=full .venv/bin/pytest -q tests/test_safety_properties.py tests/test_content_fuzz.py
 
 clean:
 	rm -rf .venv demo-output .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -110,6 +110,80 @@ def _edit(path: Path, old: str, new: str) -> None:
             'exercise_intro = ["Next is the {exercize}."',
             ["prompts.toml", "unknown placeholder", "exercize"],
         ),
+        # Content that parses but would break the emergency route (issue 8, item 4).
+        (
+            "prompts/en/prompts.toml",
+            "Call {number} now",
+            "Call {number:d} now",
+            ["prompts.toml", "emergency_script[0]", "{number}", "format"],
+        ),
+        (
+            "prompts/en/prompts.toml",
+            'emergency_script = [\n  "This could',
+            'emergency_script = [" ", "This could',
+            ["prompts.toml", "emergency_script[0]", "number"],
+        ),
+        (
+            "prompts/en/prompts.toml",
+            'emergency_options = ["Say repeat',
+            'emergency_options = [".", "Say repeat',
+            ["prompts.toml", "emergency_options[0]", "no letters"],
+        ),
+        (
+            "prompts/en/prompts.toml",
+            'goodbye = ["Goodbye, and take care."',
+            'goodbye = ["Goodbye {number}."',
+            ["prompts.toml", "goodbye[0]", "unknown placeholder {number}", "gets none"],
+        ),
+        (
+            "prompts/en/prompts.toml",
+            'rest = ["Rest."',
+            'rest = ["Rest {."',
+            ["prompts.toml", "rest[0]", "literal brace"],
+        ),
+        (
+            "grammars/en/grammars.toml",
+            "[grammars.yes_no]",
+            "[grammars.yesno]",
+            ["grammars.toml", "missing [grammars.yes_no]"],
+        ),
+        (
+            "grammars/en/grammars.toml",
+            'intents = ["yes", "no", "emergency", "pain"',
+            'intents = ["yes", "emergency", "pain"',
+            ["grammars.toml", "'yes_no' must include no"],
+        ),
+        (
+            "prompts/en/screening.toml",
+            'id = "severe_pain"',
+            'id = "strong_pain"',
+            ["screening.toml", "missing red-flag question(s) severe_pain"],
+        ),
+        (
+            "prompts/en/screening.toml",
+            'rephrase = ["Put simply: does the leg look different from normal?',
+            'rephrase = ["?", "Put simply: does the leg look different from normal?',
+            ["screening.toml", "questions[2].rephrase[0]", "no letters"],
+        ),
+        (
+            "prompts/en/exercises.toml",
+            'name = "glute bridge"',
+            'name = "\\u0007"',
+            ["exercises.toml", "exercises[0].name", "no letters"],
+        ),
+        (
+            "prompts/en/locale.toml",
+            'alternatives = "If you',
+            'alternatives = "\u200bIf you',
+            ["locale.toml", "alternatives", "invisible"],
+        ),
+        ("grammars/en/phrases.toml", '"yeah"', '"yës"', ["phrases.toml", "'yës'", "U+00EB"]),
+        ("grammars/en/phrases.toml", '"yeah"', '"yeah 👍"', ["phrases.toml", "U+1F44D"]),
+        # A Cyrillic "у" and "е" that look like Latin letters.
+        ("grammars/en/phrases.toml", '"yeah"', '"\u0443\u0435s"', ["phrases.toml", "U+0443"]),
+        ("grammars/en/phrases.toml", '"yeah"', '"yes\\tsir"', ["phrases.toml", "U+0009"]),
+        ("grammars/en/phrases.toml", '"yeah"', '"yes  sir"', ["phrases.toml", "single spaces"]),
+        ("grammars/en/garbage.toml", "words = [", 'words = ["ok\u00e9", ', ["garbage word"]),
         (
             "prompts/en/exercises.toml",
             'sides = ["left", "right"]\nswitch_side = "Roll',
@@ -157,3 +231,45 @@ def test_cli_reports_content_errors_without_traceback(copy_root: Path) -> None:
     assert proc.returncode == 2
     assert "exercises[0].reps" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_prompt_fields_match_what_the_dialogue_fills_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PROMPT_FIELDS (content/models.py) is the one declaration of each prompt's fields:
+    the dialogue and the coach must fill in exactly those, no more, no fewer."""
+    import random
+
+    from tests.helpers import Driver
+    from voiceguide.content.models import PROMPT_FIELDS, PromptBook
+    from voiceguide.dialogue.events import Heard, Silence
+
+    given: dict[PromptId, set[frozenset[str]]] = {}
+    real_choose = PromptBook.choose
+
+    def spy(self: PromptBook, pid: PromptId, rng: random.Random, **fields: str) -> str:
+        given.setdefault(pid, set()).add(frozenset(fields))
+        return real_choose(self, pid, rng, **fields)
+
+    monkeypatch.setattr(PromptBook, "choose", spy)
+    coached = Driver(seed=1)
+    for _ in coached.dialogue.content.screening.questions:
+        coached.send(Heard("no"))
+    coached.run_until(2000)
+    emergency = Driver(seed=1)
+    emergency.send(Heard("yes"))
+    emergency.send(Silence())  # a reminder
+    for pid, seen in given.items():
+        assert seen == {PROMPT_FIELDS[pid]}, (pid, seen)
+    with_fields = {pid for pid, names in PROMPT_FIELDS.items() if names}
+    assert with_fields <= set(given), with_fields - set(given)
+
+
+@pytest.mark.parametrize("region", sorted(load_content("en").locale.emergency_numbers))
+def test_yes_gives_the_advice_with_the_number_in_every_region(region: str) -> None:
+    from tests.helpers import Driver
+    from voiceguide.dialogue.events import Heard, Speak
+
+    d = Driver(seed=0, region=region)
+    out = d.send(Heard("yes"))
+    script = [e for e in out if isinstance(e, Speak) and e.prompt == "emergency_script"]
+    number = "-".join(d.dialogue.content.locale.emergency_numbers[region])
+    assert script and number in script[0].text

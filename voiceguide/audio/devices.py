@@ -28,6 +28,9 @@ MIC_BLOCK = 480  # 30 ms, the endpointer's frame
 #: again and again on a busy 2-core machine, and every underrun shifts the sound against
 #: its schedule. 50 ms held steady under the same load (BENCHMARKS.md, count timing).
 OUTPUT_LATENCY_S = 0.05
+#: A speaker still "busy" this long after its queued sound should have ended is stalled
+#: (a suspended or lost output, a sound server that died): nothing it plays is heard.
+STALL_S = 1.5
 
 NO_DEVICE_HINT = (
     "no audio device was found. On a machine without a microphone or speaker, "
@@ -128,6 +131,11 @@ class Speaker:
         self.onsets: dict[int, float] = {}
         #: When the last sound ended (or was cut), monotonic seconds.
         self.ended_at = 0.0
+        #: When everything queued should have been played, at the latest, if the device
+        #: keeps pace (monotonic seconds).
+        self.expected_end = 0.0
+        #: When PortAudio last asked for sound (monotonic seconds).
+        self.last_callback = time.monotonic()
         try:
             info = sd.query_devices(device, "output")
             self.rate = int(info["default_samplerate"])
@@ -152,7 +160,8 @@ class Speaker:
             reported = float(times.outputBufferDacTime) - float(times.currentTime)
             if times.currentTime > 0 and 0.0 <= reported < 2.0:
                 ahead = reported
-        at = time.monotonic() + ahead
+        self.last_callback = time.monotonic()
+        at = self.last_callback + ahead
         out = outdata[:, 0]
         filled = 0
         with self._lock:
@@ -195,9 +204,21 @@ class Speaker:
         pcm = samples if rate == self.rate else soxr.resample(samples, rate, self.rate)
         sound = _Sound(next(self._ids), np.ascontiguousarray(pcm, dtype=np.int16), at)
         with self._lock:
+            start = max(time.monotonic() + self._latency, at or 0.0)
+            if not self._idle.is_set():
+                start = max(start, self.expected_end)
+            self.expected_end = start + len(sound.pcm) / self.rate
             self._queue.append(sound)
             self._idle.clear()
         return sound.ident
+
+    @property
+    def stalled(self) -> bool:
+        """Busy long past the end of what was queued: the output is not playing.
+
+        While stalled, nothing the guide "says" is heard, so what the microphone hears
+        is not its echo either."""
+        return self.busy and time.monotonic() > self.expected_end + STALL_S
 
     def stop(self) -> None:
         with self._lock:

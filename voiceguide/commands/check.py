@@ -121,7 +121,7 @@ def _content(args: argparse.Namespace, state: Found) -> Line:
 
 
 def _speech_out(args: argparse.Namespace, state: Found) -> Line:
-    from voiceguide.speech.synthesis import SynthesisUnavailable, Synthesizer
+    from voiceguide.speech.synthesis import SynthesisUnavailable, Synthesizer, fix_hint
 
     try:
         synth = Synthesizer()
@@ -131,7 +131,8 @@ def _speech_out(args: argparse.Namespace, state: Found) -> Line:
         pcm = synth.render(welcome, voice)
         ms = (time.perf_counter() - started) * 1000
     except SynthesisUnavailable as exc:
-        return Line("FAIL", "speech out", str(exc), "apt-get install espeak-ng libespeak-ng1")
+        # Sessions still run, on printed captions and a tone (run says so at start).
+        return Line("FAIL", "speech out", str(exc).replace(f"; {fix_hint()}", ""), fix_hint())
     state.synth = synth
     return Line(
         "PASS", "speech out", f"pyttsx3 + espeak-ng: {pcm.seconds:.1f} s rendered in {ms:.0f} ms"
@@ -139,13 +140,28 @@ def _speech_out(args: argparse.Namespace, state: Found) -> Line:
 
 
 def _recognizer(args: argparse.Namespace, state: Found) -> Line:
-    from voiceguide.speech.select import NoRecognizer, choose, make_recognizer
+    from voiceguide.speech.model_store import ModelError
+    from voiceguide.speech.select import (
+        NoRecognizer,
+        checked_vosk_model,
+        choose,
+        make_recognizer,
+    )
 
     content = state.content
     if content is None:
         return Line("FAIL", "recognizer", "not tried: the content did not load")
     try:
         choice = choose(args.engine, args.lang)
+        if choice.engine == "vosk":
+            checked_vosk_model(content.grammars)  # loads it in a child process first
+    except ModelError as exc:
+        fix = f"voiceguide models remove {args.lang}, then install it again"
+        fallback = " (run falls back to PocketSphinx meanwhile)" if args.lang == "en" else ""
+        return Line("FAIL", "recognizer", str(exc), fix + fallback)
+    except NoRecognizer as exc:
+        return Line("FAIL", "recognizer", str(exc), "see `voiceguide check --help`")
+    try:
         started = time.perf_counter()
         recognizer = make_recognizer(args.engine, content.grammars)
         load_s = time.perf_counter() - started

@@ -61,8 +61,31 @@ def main(args: argparse.Namespace) -> int:
     return _microphone(args, recognizer)
 
 
-def _files(files: list[Path], recognizer: Recognizer, grammar: str) -> int:
+#: Audio files a folder given to ``listen`` is searched for.
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".au")
+
+
+def _expand(files: list[Path]) -> tuple[list[Path], int]:
+    """Files as given, with each folder replaced by the audio files inside it."""
+    out: list[Path] = []
     bad = 0
+    for path in files:
+        if not path.is_dir():
+            out.append(path)
+            continue
+        found = sorted(
+            p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
+        )
+        if not found:
+            kinds = ", ".join(AUDIO_SUFFIXES)
+            print(f"{path}: a folder with no audio files ({kinds})", file=sys.stderr)
+            bad += 1
+        out += found
+    return out, bad
+
+
+def _files(files: list[Path], recognizer: Recognizer, grammar: str) -> int:
+    files, bad = _expand(files)
     for path in files:
         try:
             audio = load_audio(path)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from pathlib import Path
 
 from voiceguide.config import Settings
 from voiceguide.speech import model_install as mi
@@ -12,6 +14,7 @@ from voiceguide.speech.model_store import (
     cache_dir,
     find_installed_model,
     installed_models,
+    probe_model,
 )
 
 HELP = """\
@@ -47,7 +50,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ls.add_argument("--available", action="store_true", help="also list the catalog's models")
     inst = actions.add_parser("install", help="install the small model for a language")
     inst.add_argument("lang", metavar="LANG", help="language code, e.g. en, de, fr, ko")
-    actions.add_parser("verify", help="check every installed model against its install record")
+    actions.add_parser(
+        "verify",
+        help="check every installed model against its install record, load it, and ask "
+        "it for the language's yes/no words",
+    )
     rm = actions.add_parser("remove", help="delete the installed model for a language")
     rm.add_argument("lang", metavar="LANG", help="language code, or a model's folder name")
     p.set_defaults(func=main)
@@ -96,11 +103,26 @@ def _verify(_args: argparse.Namespace) -> int:
     bad = 0
     for path in found:
         problems = mi.verify(path)
+        if not problems:  # the files are as installed; now really load it
+            problems = probe_model(path, *_answer_words(path))
         print(f"{'OK  ' if not problems else 'BAD '} {path}")
         for problem in problems:
             print(f"     {problem}")
         bad += bool(problems)
     return 1 if bad else 0
+
+
+def _answer_words(path: Path) -> tuple[list[str], list[str]]:
+    """The answer words of the model's language, if voiceguide has content for it."""
+    from voiceguide.content import ContentError, load_grammars
+    from voiceguide.speech.select import answer_words
+
+    named = re.match(r"^vosk-model(?:-small)?-([a-z]{2,3})(?:-|$)", path.name)
+    lang = named.group(1) if named else path.parent.name.removeprefix("vosk_model_")
+    try:
+        return answer_words(load_grammars(lang))
+    except ContentError:
+        return [], []  # no content in that language: loading it is all we can check
 
 
 def _remove(args: argparse.Namespace) -> int:

@@ -100,7 +100,9 @@ def _explain(exc: ValidationError, files: dict[str, Path], folder: Path) -> Cont
             shown = f" (got {got!r})"
         if err["type"] == "extra_forbidden":
             msg = "unknown field; check its spelling"
-        lines.append(f"{where}: {field or '(file)'}: {msg}{shown}")
+        # One line per problem, even when the content quoted in it holds control characters.
+        line = f"{where}: {field or head or '(file)'}: {msg}{shown}"
+        lines.append("".join(c if c.isprintable() else repr(c)[1:-1] for c in line))
     return ContentError("\n".join(lines))
 
 

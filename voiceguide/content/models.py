@@ -9,10 +9,12 @@ from __future__ import annotations
 import random
 import re
 import string
+import unicodedata
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -25,6 +27,32 @@ from voiceguide.dialogue.intents import ALWAYS_ON, Intent
 
 Text = Annotated[str, Field(min_length=1)]
 Variants = Annotated[list[Text], Field(min_length=1)]
+
+
+def speakable(text: str) -> str:
+    """Text that can be said and printed as one line: some letters, no control characters.
+
+    A sentence of only spaces or punctuation would be "said" as silence and printed as a
+    blank line; a control character would break the one-line-per-sentence output.
+    """
+    if not any(ch.isalpha() for ch in text):
+        raise ValueError(f"{text!r} has no letters, so there is nothing to say")
+    bad = sorted({ch for ch in text if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co")})
+    if bad:
+        raise ValueError(f"{text!r} holds control or invisible character(s) {bad}")
+    return text
+
+
+#: A sentence the guide says as it is (no placeholders to fill in first).
+Spoken = Annotated[str, AfterValidator(speakable)]
+SpokenVariants = Annotated[list[Spoken], Field(min_length=1)]
+
+
+def _optional_spoken(text: str) -> str:
+    return speakable(text) if text else text
+
+
+OptionalSpoken = Annotated[str, AfterValidator(_optional_spoken)]
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 
 
@@ -67,12 +95,77 @@ class PromptId(StrEnum):
     MIC_BACK = "mic_back"
 
 
-#: The ``{placeholders}`` a prompt may use, and nothing else.
-PLACEHOLDERS: frozenset[str] = frozenset({"number", "alternatives", "exercise", "side"})
+#: The one place that says which ``{placeholders}`` each prompt is given when it is said
+#: (the dialogue and the coach fill in exactly these; tests/test_content.py checks that
+#: they do). A template may use a subset; anything else is refused at start-up.
+PROMPT_FIELDS: dict[PromptId, frozenset[str]] = {pid: frozenset() for pid in PromptId} | {
+    PromptId.EMERGENCY_SCRIPT: frozenset({"number", "alternatives"}),
+    PromptId.EMERGENCY_REMINDER: frozenset({"number", "alternatives"}),
+    PromptId.EXERCISE_INTRO: frozenset({"exercise"}),
+    PromptId.SIDE_INTRO: frozenset({"side"}),
+}
+#: Placeholders a prompt must use: emergency advice without the number to call is no advice.
+PROMPT_REQUIRED_FIELDS: dict[PromptId, frozenset[str]] = {
+    PromptId.EMERGENCY_SCRIPT: frozenset({"number"}),
+}
+#: Every placeholder any prompt may use.
+PLACEHOLDERS: frozenset[str] = frozenset().union(*PROMPT_FIELDS.values())
+#: Typical values, to check that every template renders to something sayable even before
+#: the real values (locale, exercises) are known; ``Content`` renders the real ones too.
+SAMPLE_FIELDS: dict[str, str] = {
+    "number": "1-1-2",
+    "alternatives": "Dial the local number.",
+    "exercise": "stretch",
+    "side": "left",
+}
+
+#: The grammars the dialogue listens with, and the intents each must hold.
+REQUIRED_GRAMMARS: dict[str, frozenset[str]] = {
+    "yes_no": frozenset({"yes", "no", "emergency"}),
+    "emergency": frozenset({"emergency"}),
+    "coaching": frozenset({"emergency", "pain", "stop"}),
+}
+#: The red flags the source article names; a screening without any of them is refused.
+#: High-impact trauma, cannot bear weight or move the leg, visible deformity, a locked
+#: joint, severe pain.
+REQUIRED_RED_FLAGS: tuple[str, ...] = (
+    "high_impact",
+    "cannot_bear_weight",
+    "deformity",
+    "locked_joint",
+    "severe_pain",
+)
 
 
 def _placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+def check_template(pid: PromptId, text: str, values: dict[str, str]) -> str:
+    """Render one prompt template with ``values``; raise ValueError saying what is wrong."""
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError as exc:  # a single "{" or "}"
+        raise ValueError(f"{exc} (write {{{{ or }}}} for a literal brace)") from None
+    allowed = PROMPT_FIELDS[pid]
+    used: set[str] = set()
+    for _, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if spec or conversion:
+            raise ValueError(
+                f"placeholder {{{name}}} has a format or conversion ({spec or conversion!r}); "
+                "use plain {name}"
+            )
+        if name not in allowed:
+            hint = f"allowed here: {sorted(allowed)}" if allowed else "this prompt gets none"
+            raise ValueError(f"unknown placeholder {{{name}}}; {hint}")
+        used.add(name)
+    missing = PROMPT_REQUIRED_FIELDS.get(pid, frozenset()) - used
+    if missing:
+        raise ValueError(f"must say the {', '.join(sorted(missing))} (as {{number}})")
+    rendered = text.format(**{k: values[k] for k in used})
+    return speakable(rendered)
 
 
 class StrictModel(BaseModel):
@@ -85,9 +178,11 @@ class Locale(StrictModel):
     language: Identifier
     tts_voice: Text
     default_region: Text
-    emergency_numbers: dict[str, Annotated[str, Field(pattern=r"^[0-9]{2,4}$")]]
+    emergency_numbers: Annotated[
+        dict[str, Annotated[str, Field(pattern=r"^[0-9]{2,4}$")]], Field(min_length=1)
+    ]
     #: Spoken after the main number: where other numbers apply.
-    alternatives: Text
+    alternatives: Spoken
 
     @model_validator(mode="after")
     def _default_region_has_number(self) -> Locale:
@@ -103,8 +198,8 @@ class PromptBook(StrictModel):
 
     prompts: dict[str, Variants]
     #: count_words[n - 1] is how the coach says the number n.
-    count_words: Annotated[list[Text], Field(min_length=10)]
-    side_names: dict[Identifier, Text]
+    count_words: Annotated[list[Spoken], Field(min_length=10)]
+    side_names: dict[Identifier, Spoken]
 
     @field_validator("prompts")
     @classmethod
@@ -120,13 +215,11 @@ class PromptBook(StrictModel):
         if problems:
             raise ValueError("; ".join(problems))
         for pid, variants in prompts.items():
-            for text in variants:
-                bad = _placeholders(text) - PLACEHOLDERS
-                if bad:
-                    raise ValueError(
-                        f"prompt {pid!r} uses unknown placeholder(s) {sorted(bad)}; "
-                        f"allowed: {sorted(PLACEHOLDERS)}"
-                    )
+            for i, text in enumerate(variants):
+                try:
+                    check_template(PromptId(pid), text, SAMPLE_FIELDS)
+                except ValueError as exc:
+                    raise ValueError(f"{pid}[{i}]: {exc}") from None
         return prompts
 
     def variants(self, pid: PromptId) -> list[str]:
@@ -147,9 +240,9 @@ class Question(StrictModel):
     """One red-flag question. "Yes" always means the red flag is present."""
 
     id: Identifier
-    ask: Variants
+    ask: SpokenVariants
     #: A different wording, used once when the first answer was not understood.
-    rephrase: Variants
+    rephrase: SpokenVariants
 
 
 class Screening(StrictModel):
@@ -165,30 +258,36 @@ class Screening(StrictModel):
             if q.id in seen:
                 raise ValueError(f"question id {q.id!r} is used twice")
             seen.add(q.id)
+        missing = [flag for flag in REQUIRED_RED_FLAGS if flag not in seen]
+        if missing:
+            raise ValueError(
+                f"missing red-flag question(s) {', '.join(missing)}: every screening must ask "
+                f"about each of {', '.join(REQUIRED_RED_FLAGS)}"
+            )
         return questions
 
 
 class Phase(StrictModel):
     """One movement inside a repetition: a cue, then a counted hold."""
 
-    cue: Text
+    cue: Spoken
     #: Said instead of ``cue`` from the second repetition on, once the movement is known.
-    short: str = ""
+    short: OptionalSpoken = ""
     hold_seconds: Annotated[int, Field(ge=1, le=60)]
 
 
 class Exercise(StrictModel):
     id: Identifier
-    name: Text
-    setup: Variants
+    name: Spoken
+    setup: SpokenVariants
     phases: Annotated[list[Phase], Field(min_length=1)]
-    release: Text
+    release: Spoken
     reps: Annotated[int, Field(ge=1, le=30)]
     rest_seconds: Annotated[int, Field(ge=0, le=120)]
     #: Empty for exercises done once; otherwise the order of sides, e.g. ["left", "right"].
     sides: list[Identifier] = []
     #: Spoken before switching to the next side.
-    switch_side: str = ""
+    switch_side: OptionalSpoken = ""
 
     @model_validator(mode="after")
     def _switch_needs_sides(self) -> Exercise:
@@ -212,7 +311,41 @@ class Routine(StrictModel):
         return exercises
 
 
-_PHRASE = re.compile(r"^[^\s\d.,!?;:\"()\[\]{}][^\d.,!?;:\"()\[\]{}]*$")
+#: Letters a recognizer's vocabulary uses, per language (others: any one script's letters).
+#: A phrase with other characters ("yës", an emoji, a Cyrillic "е" that looks like "e")
+#: matches no word of the model and would be dropped without a word; so it is refused.
+ALPHABETS: dict[str, str] = {"en": "abcdefghijklmnopqrstuvwxyz"}
+
+
+def _script(ch: str) -> str:
+    return unicodedata.name(ch, "UNKNOWN").split()[0]
+
+
+def check_phrase(phrase: str, language: str) -> None:
+    """Raise ValueError unless ``phrase`` is lower-case words a recognizer can listen for:
+    letters (with inner apostrophes or hyphens), one space between words."""
+    if phrase != phrase.strip() or "  " in phrase:
+        raise ValueError("must be words separated by single spaces, with none at either end")
+    if phrase != unicodedata.normalize("NFC", phrase) or phrase != phrase.lower():
+        raise ValueError("must be lower case (and NFC-normalized)")
+    alphabet = ALPHABETS.get(language)
+    scripts: set[str] = set()
+    for word in phrase.split(" "):
+        core = word.replace("'", "").replace("-", "")
+        if not core or word.startswith("-") or word.endswith("-"):
+            raise ValueError(f"word {word!r} is not a word")
+        for ch in core:
+            ok = ch in alphabet if alphabet else ch.isalpha()
+            if not ok:
+                raise ValueError(
+                    f"character {ch!r} (U+{ord(ch):04X}) cannot be recognized in "
+                    f"{language!r}: use only letters"
+                    + (f" {alphabet[0]}-{alphabet[-1]}" if alphabet else "")
+                    + ", apostrophes and hyphens"
+                )
+            scripts.add(_script(ch))
+    if len(scripts) > 1:
+        raise ValueError(f"mixes scripts ({', '.join(sorted(scripts))}): look-alike letters?")
 
 
 class Grammar(StrictModel):
@@ -271,8 +404,9 @@ class GrammarBook(StrictModel):
     @field_validator("phrases")
     @classmethod
     def _known_intents_and_clean_phrases(
-        cls, phrases: dict[str, list[str]]
+        cls, phrases: dict[str, list[str]], info: ValidationInfo
     ) -> dict[str, list[str]]:
+        language = str(info.data.get("language", ""))
         known = {i.value for i in Intent}
         unknown = sorted(set(phrases) - known)
         if unknown:
@@ -282,11 +416,10 @@ class GrammarBook(StrictModel):
         owner: dict[str, str] = {}
         for intent, words in phrases.items():
             for phrase in words:
-                if phrase != phrase.lower().strip() or not _PHRASE.match(phrase):
-                    raise ValueError(
-                        f"phrase {phrase!r} of {intent!r} must be lower case, with no digits "
-                        "or punctuation other than apostrophes and hyphens"
-                    )
+                try:
+                    check_phrase(phrase, language)
+                except ValueError as exc:
+                    raise ValueError(f"phrase {phrase!r} of {intent!r}: {exc}") from None
                 if phrase in owner and owner[phrase] != intent:
                     raise ValueError(
                         f"phrase {phrase!r} belongs to both {owner[phrase]!r} and {intent!r}"
@@ -296,6 +429,11 @@ class GrammarBook(StrictModel):
 
     @model_validator(mode="after")
     def _garbage_is_not_an_answer(self) -> GrammarBook:
+        for word in self.garbage:
+            try:
+                check_phrase(word, self.language)
+            except ValueError as exc:
+                raise ValueError(f"garbage word {word!r}: {exc}") from None
         whole = {p for phrases in self.phrases.values() for p in phrases}
         clash = sorted(set(self.garbage) & whole)
         if clash:
@@ -311,6 +449,18 @@ class GrammarBook(StrictModel):
         phrases = info.data.get("phrases")
         if phrases is None:
             return grammars  # phrases.toml already failed; its error is reported
+        for name, needed in REQUIRED_GRAMMARS.items():
+            if name not in grammars:
+                raise ValueError(
+                    f"missing [grammars.{name}]: the dialogue listens with it "
+                    f"(required: {', '.join(sorted(REQUIRED_GRAMMARS))})"
+                )
+            lacking = sorted(needed - set(grammars[name].intents))
+            if lacking:
+                raise ValueError(
+                    f"grammar {name!r} must include {', '.join(lacking)}: the dialogue "
+                    "relies on them there"
+                )
         for name, grammar in grammars.items():
             missing = [i for i in [*grammar.intents, *grammar.anywhere] if i not in phrases]
             if missing:
@@ -406,7 +556,31 @@ class Content(StrictModel):
                 f"a hold of {longest} s needs {longest} count_words; prompts.toml has "
                 f"{len(self.prompts.count_words)}"
             )
+        self._render_every_prompt()
         return self
+
+    def _render_every_prompt(self) -> None:
+        """Say every prompt once, on paper, with the real values it will be given."""
+        values: dict[str, list[str]] = {
+            # As the dialogue says a number: digit by digit.
+            "number": ["-".join(n) for n in self.locale.emergency_numbers.values()],
+            "alternatives": [self.locale.alternatives],
+            "exercise": [e.name for e in self.routine.exercises],
+            "side": list(self.prompts.side_names.values()),
+        }
+        for pid in PromptId:
+            for i, text in enumerate(self.prompts.prompts[pid.value]):
+                used = _placeholders(text)
+                combos = [SAMPLE_FIELDS] + [
+                    {**SAMPLE_FIELDS, name: v} for name in used for v in values[name]
+                ]
+                for fields in combos:
+                    try:
+                        check_template(pid, text, fields)
+                    except ValueError as exc:
+                        raise ValueError(
+                            f"prompts.toml: {pid.value}[{i}] said with {fields}: {exc}"
+                        ) from None
 
     def spoken_words(self) -> set[str]:
         """Every word the guide itself can say (lower case), e.g. to recognize its echo."""

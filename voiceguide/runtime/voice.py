@@ -9,6 +9,7 @@ still cut it off at once.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import random
 import re
@@ -23,20 +24,20 @@ from typing import Protocol, TextIO
 import numpy as np
 import numpy.typing as npt
 
-from voiceguide.audio.devices import Int16, NoAudioDevice, Speaker
+from voiceguide.audio.devices import Int16, Speaker
 from voiceguide.audio.vad import FRAME, RATE, Endpointer, Segment
 from voiceguide.content.models import Content, PromptId
 from voiceguide.dialogue.events import (
     Count,
     Heard,
-    InputEnded,
     InputEvent,
     NoMatch,
     Speak,
     VoiceChange,
 )
+from voiceguide.dialogue.intents import Intent
 from voiceguide.speech.recognizer import Recognition, Recognizer
-from voiceguide.speech.synthesis import Pcm, SynthesisUnavailable, Synthesizer
+from voiceguide.speech.synthesis import Pcm, Synthesizer
 
 #: After the guide stops, its echo can linger in a room; keep gating this long.
 ECHO_TAIL_S = 0.35
@@ -49,6 +50,30 @@ OVERLAP_SHARE = 0.3
 KEEP_S = 15.0
 #: Seconds between attempts to reopen a lost microphone.
 REOPEN_S = 2.0
+
+
+def _malloc_trim() -> Callable[[], None]:
+    """glibc's ``malloc_trim(0)``, or a no-op where there is none.
+
+    A decode of a long stretch of the guide's own voice allocates tens of MB natively and
+    frees them, but glibc keeps freed pages in the listening thread's arena: a hands-free
+    run grew by about 80 MB that way (issue 8). Trimming after each decode hands them back.
+    """
+    try:
+        import ctypes
+
+        trim = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return lambda: None
+    trim.argtypes = [ctypes.c_size_t]
+
+    def release() -> None:
+        trim(0)
+
+    return release
+
+
+release_memory = _malloc_trim()
 
 
 def tone(rate: int = 22_050, seconds: float = 0.25, hz: float = 660.0) -> Pcm:
@@ -82,6 +107,8 @@ class VoiceStats:
     turns: list[TurnTiming] = field(default_factory=list)
     barge_ins: int = 0
     self_rejected: int = 0
+    #: Times the speaker was found stalled (busy long past the end of its sound).
+    stalls: int = 0
 
 
 class VoiceIO:
@@ -97,9 +124,17 @@ class VoiceIO:
         captions: TextIO = sys.stdout,
         rate: float = 1.0,
         volume: float = 1.0,
+        fallback: Callable[[], Recognizer] | None = None,
     ) -> None:
         self.content = content
         self.recognizer = recognizer
+        #: The other engine, loaded if this one fails mid-session.
+        self._fallback = fallback
+        #: No recognizer is left: speech can no longer be understood.
+        self.deaf = False
+        #: The speaker failed; the guide goes on with captions (and says so once).
+        self.speaker_failed = False
+        self._stall_reported = False
         self.synth = synth
         self.speaker = speaker
         self.open_mic = open_mic
@@ -123,30 +158,45 @@ class VoiceIO:
 
     def _caption(self, who: str, text: str) -> None:
         # Two threads caption (the session's speech, the listener's results): whole lines.
+        line = f"{who}: {text}\n"
         with self._caption_lock:
             try:
-                self.captions.write(f"{who}: {text}\n")
+                self.captions.write(line)
                 self.captions.flush()
-            except (BrokenPipeError, ValueError):
-                pass
+                return
+            except (OSError, ValueError, AttributeError):
+                pass  # closed, full or gone: the advice must still show somewhere
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                sys.stderr.write(line)
+                sys.stderr.flush()
 
     def _play(self, text: str, at: float | None = None) -> None:
         # Words of what is playing now: a "barge-in" that only repeats them is our echo.
         if not self._gated():
             self._speaking_words = set()
         self._speaking_words |= set(re.findall(r"[a-z']+", text.lower()))
+        if self.speaker_failed:
+            return  # captions only
         pcm: Pcm
         if self.synth is None:
             pcm = tone()
         else:
             try:
                 pcm = self.synth.render(text, self.content.locale.tts_voice, self.rate)
-            except SynthesisUnavailable as exc:
+            except Exception as exc:  # any failure of the engine: captions and a tone
                 self._caption("warning", f"speech failed ({exc}); captions and a tone instead")
                 self.synth = None
                 pcm = tone()
         pcm = pcm.scaled(self.volume)
-        self.speaker.play(pcm.samples, pcm.sample_rate, at)
+        try:
+            self.speaker.play(pcm.samples, pcm.sample_rate, at)
+        except Exception as exc:
+            self._lose_speaker(exc)
+
+    def _lose_speaker(self, exc: Exception) -> None:
+        if not self.speaker_failed:
+            self.speaker_failed = True
+            self._caption("warning", f"the speaker failed ({exc}); going on with captions only")
 
     def speak(self, event: Speak) -> None:
         self._caption("guide", event.text)
@@ -159,7 +209,10 @@ class VoiceIO:
         self._play(event.text, at=event.scheduled)
 
     def halt(self) -> None:
-        self.speaker.stop()
+        try:
+            self.speaker.stop()
+        except Exception as exc:
+            self._lose_speaker(exc)
 
     def listen(self, grammar: str) -> None:
         self.grammar = grammar
@@ -169,7 +222,13 @@ class VoiceIO:
         self.rate, self.volume = event.rate, event.volume
 
     def finish(self) -> None:
-        self.speaker.wait(120)
+        if not self.speaker_failed:
+            try:
+                # As long as the queued speech lasts (a stalled speaker never goes idle).
+                left = getattr(self.speaker, "expected_end", 0.0) - time.monotonic()
+                self.speaker.wait(min(120.0, max(0.0, left) + 2.0))
+            except Exception as exc:
+                self._lose_speaker(exc)
         self.close()
 
     def say_runtime(self, pid: PromptId) -> None:
@@ -193,13 +252,48 @@ class VoiceIO:
         self._stop.set()
         self._thread.join(timeout=2)
         if self._mic is not None:
-            self._mic.close()
+            with contextlib.suppress(Exception):
+                self._mic.close()
 
     def _gated(self) -> bool:
+        if self.speaker_failed:
+            return False  # nothing plays, so nothing the microphone hears is our echo
         s = self.speaker
-        return s.busy or time.monotonic() < s.ended_at + ECHO_TAIL_S
+        try:
+            if s.busy and getattr(s, "stalled", False):
+                self._report_stall()
+                return False
+            self._stall_reported = False
+            return s.busy or time.monotonic() < s.ended_at + ECHO_TAIL_S
+        except Exception as exc:
+            self._lose_speaker(exc)
+            return False
+
+    def _report_stall(self) -> None:
+        if not self._stall_reported:
+            self._stall_reported = True
+            self.stats.stalls += 1
+            self._caption(
+                "warning",
+                "the speaker is not playing (stalled, suspended or gone); "
+                "read the captions, and your answers are still heard",
+            )
 
     def _listen(self) -> None:
+        try:
+            self._listen_loop()
+        except Exception as exc:  # a fault in the listening path itself
+            self._caption("error", f"listening failed: {exc!r}")
+            self._go_deaf()
+
+    def _go_deaf(self) -> None:
+        """Nothing can understand the user any more: the safe state is the emergency
+        advice, so the dialogue is handed an emergency, as if the user had asked."""
+        if not self.deaf:
+            self.deaf = True
+            self._events.put(Heard("", intent=Intent.EMERGENCY, source="fault"))
+
+    def _listen_loop(self) -> None:
         endpointer = Endpointer()
         kept: deque[tuple[int, Int16]] = deque()
         gated: deque[tuple[int, bool]] = deque()
@@ -210,8 +304,12 @@ class VoiceIO:
             if mic is None or not mic.alive:
                 lost_at = self._reopen(lost_at)
                 continue
-            block = mic.read(0.1)
-            if block is None:
+            try:
+                block = mic.read(0.1)
+            except Exception:  # treated like a microphone that went away
+                lost_at = self._reopen(lost_at)
+                continue
+            if block is None or self.deaf:
                 continue
             if lost_at is not None:
                 lost_at = None
@@ -225,12 +323,14 @@ class VoiceIO:
             endpointer.set_end_silence(self._end_silence_ms)
             for seg in endpointer.feed(block):
                 self._decide(seg, kept, gated)
+                release_memory()  # after the result is handed on, not before
 
     def _reopen(self, lost_at: float | None) -> float:
         now = time.monotonic()
         if lost_at is None:
             if self._mic is not None:
-                self._mic.close()
+                with contextlib.suppress(Exception):
+                    self._mic.close()
                 self._mic = None
             self._caption("warning", "the microphone stopped; trying to reopen it")
             self.say_runtime(PromptId.MIC_LOST)
@@ -238,7 +338,7 @@ class VoiceIO:
         self._stop.wait(REOPEN_S)
         try:
             self._mic = self.open_mic()
-        except NoAudioDevice:
+        except Exception:  # NoAudioDevice, or anything else the device layer raised
             self._mic = None
         return lost_at
 
@@ -263,11 +363,11 @@ class VoiceIO:
             grammar = over
         try:
             result = self.recognizer.recognize(audio, grammar, speaking)
-        except RuntimeError as exc:  # e.g. the model failed to load in the background
-            self._caption("error", f"speech recognition failed: {exc}")
-            self._stop.set()
-            self._events.put(InputEnded())
-            return
+        except Exception as exc:  # a model that failed to load, or broke mid-session
+            recovered = self._recognize_after_failure(exc, audio, grammar, speaking)
+            if recovered is None:
+                return
+            result = recovered
         decoded = time.monotonic()
         tail_s = (seg.decided_at - seg.end) / RATE
         if overlapped:
@@ -279,6 +379,22 @@ class VoiceIO:
         self.stats.turns.append(TurnTiming(endpoint - tail_s, endpoint, decoded))
         self._caption("heard", _describe(result))
         self._events.put(_event(result))
+
+    def _recognize_after_failure(
+        self, exc: Exception, audio: Int16, grammar: str, speaking: frozenset[str]
+    ) -> Recognition | None:
+        """Try the other engine once; if there is none, go deaf (the emergency advice)."""
+        self._caption("error", f"speech recognition failed: {exc}")
+        fallback, self._fallback = self._fallback, None
+        if fallback is not None:
+            try:
+                self.recognizer = fallback()
+                self._caption("warning", f"listening with {self.recognizer.name} instead")
+                return self.recognizer.recognize(audio, grammar, speaking)
+            except Exception as again:
+                self._caption("error", f"the other recognizer failed too: {again}")
+        self._go_deaf()
+        return None
 
 
 def over_speech_grammar(content: Content, turn: str, counting: bool) -> str | None:

@@ -8,8 +8,12 @@ Uses the same folders vosk itself searches (``$VOSK_MODEL_PATH``, ``/usr/share/v
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
+import subprocess
+import sys
+from collections.abc import Collection
 from pathlib import Path
 
 #: Files every Vosk (Kaldi nnet3) model has, whatever its size.
@@ -95,3 +99,63 @@ def installed_models() -> list[Path]:
         if packaged is not None:
             found.append(packaged)
     return found
+
+
+#: Seconds a child process may take to load a model (a big one takes tens of seconds).
+PROBE_TIMEOUT_S = 180.0
+
+
+def _readable(text: str, limit: int = 160) -> str:
+    # Kaldi quotes the corrupt bytes it found; keep the message printable and short.
+    clean = "".join(c if c.isprintable() and ord(c) < 0x2500 else "?" for c in text)
+    return clean[:limit] + ("…" if len(clean) > limit else "")
+
+
+def probe_model(
+    path: Path,
+    yes_words: Collection[str] = (),
+    no_words: Collection[str] = (),
+    timeout: float = PROBE_TIMEOUT_S,
+) -> list[str]:
+    """Problems found by really loading the model at ``path``, in a child process (Kaldi
+    can abort on a corrupt file), and by asking its own vocabulary for the language's
+    answer words: a model that knows none of ``yes_words`` (or none of ``no_words``) is
+    not a model for that language, whatever its folder is called. Empty: usable."""
+    try:
+        validate_model_dir(path)
+    except ModelError as exc:
+        return [str(exc)]
+    words = [*yes_words, *no_words]
+    code = (
+        "import sys; from voiceguide.speech.vosk_engine import probe_main; probe_main(sys.argv[1:])"
+    )
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", code, str(path), *words],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return [f"loading {path} took over {timeout:.0f} s"]
+    if proc.returncode != 0:
+        lines = [x for x in proc.stderr.splitlines() if x.strip()]
+        errors = [x for x in lines if "ERROR" in x or x.startswith("vosk:")]
+        why = _readable((errors or lines or [f"exit code {proc.returncode}"])[0])
+        return [
+            f"Vosk cannot load the model at {path} ({why}); install it again "
+            "(voiceguide models remove, then install)"
+        ]
+    try:
+        missing = set(json.loads(proc.stdout.strip().splitlines()[-1])["missing"])
+    except (ValueError, IndexError, KeyError, TypeError):
+        return [f"the model check at {path} gave no answer: {_readable(proc.stdout)}"]
+    problems = []
+    for kind, wanted in (("yes", yes_words), ("no", no_words)):
+        if wanted and set(wanted) <= missing:
+            problems.append(
+                f"the model at {path} knows none of the words for {kind!r} "
+                f"({', '.join(sorted(wanted))}): it is not a model for this language"
+            )
+    return problems

@@ -23,7 +23,9 @@ from voiceguide.speech.recognizer import Recognition, Samples
 from voiceguide.speech.rejection import RejectionSettings
 
 #: Searches kept for "what the guide is saying now" (one per prompt; least used dropped).
-MAX_CONTEXT_SEARCHES = 64
+#: Few on purpose: each costs about 10 MB (64 of them grew a hands-free run by some
+#: 100 MB in minutes, issue 8), and building one again takes only about 15 ms.
+MAX_CONTEXT_SEARCHES = 2
 #: PocketSphinx frames are 10 ms.
 FRAME_SAMPLES = 160
 #: Audio kept either side of a located answer, for the strict second decode.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from voiceguide.content.models import GrammarBook
@@ -65,13 +66,50 @@ def make_recognizer(
     return PocketSphinxRecognizer(grammars, echo_words=echo_words, count_words=count_words)
 
 
+def other_engine(engine: str) -> str:
+    return "pocketsphinx" if engine == "vosk" else "vosk"
+
+
+def answer_words(grammars: GrammarBook) -> tuple[list[str], list[str]]:
+    """The one-word "yes" and "no" answers a speech engine listens for: a model for the
+    language must know at least one of each."""
+    by_intent: dict[str, list[str]] = {"yes": [], "no": []}
+    for phrase, intent in grammars.acoustic_phrase_map("yes_no").items():
+        if intent.value in by_intent and " " not in phrase:
+            by_intent[intent.value].append(phrase)
+    return by_intent["yes"], by_intent["no"]
+
+
+def checked_vosk_model(grammars: GrammarBook) -> Path:
+    """The installed Vosk model for the grammars' language, loaded once in a child process
+    and asked for the language's answer words; ``ModelError`` if it fails either test."""
+    from voiceguide.speech.model_store import ModelError, find_installed_model, probe_model
+
+    path = find_installed_model(grammars.language)
+    if path is None:
+        raise ModelError(f"no Vosk model for {grammars.language!r} is installed")
+    problems = probe_model(path, *answer_words(grammars))
+    if problems:
+        raise ModelError("; ".join(problems))
+    return path
+
+
 class BackgroundRecognizer:
     """A recognizer that loads on a thread, so the welcome plays while the model loads.
 
-    The first ``recognize`` waits for the load; a failed load raises there, as ``NoRecognizer``.
+    If the load fails and a ``fallback`` is given (the other engine), that is loaded
+    instead and ``notify`` is told why. The first ``recognize`` waits for the load; a
+    failed load raises there, as ``NoRecognizer``.
     """
 
-    def __init__(self, engine: str, load: Callable[[], Recognizer], language: str) -> None:
+    def __init__(
+        self,
+        engine: str,
+        load: Callable[[], Recognizer],
+        language: str,
+        fallback: Callable[[], Recognizer] | None = None,
+        notify: Callable[[str], None] | None = None,
+    ) -> None:
         self._engine = engine
         self._language = language
         self._loaded: Recognizer | None = None
@@ -83,9 +121,29 @@ class BackgroundRecognizer:
                 self._loaded = load()
             except Exception as exc:  # reported to the first caller, with the cause
                 self._error = exc
+                if fallback is not None:
+                    self._fall_back(exc, fallback, notify)
             self._done.set()
 
         threading.Thread(target=run, name="recognizer-load", daemon=True).start()
+
+    def _fall_back(
+        self,
+        error: Exception,
+        fallback: Callable[[], Recognizer],
+        notify: Callable[[str], None] | None,
+    ) -> None:
+        try:
+            self._loaded = fallback()
+        except Exception as exc:
+            self._error = RuntimeError(f"{error}; the fallback did not load either: {exc}")
+            return
+        if notify is not None:
+            notify(
+                f"the {self._engine} recognizer did not load ({error}); "
+                f"listening with {self._loaded.name} instead"
+            )
+        self._engine = self._loaded.name
 
     @property
     def name(self) -> str:
@@ -113,18 +171,35 @@ def load_in_background(
     grammars: GrammarBook,
     echo_words: frozenset[str] = frozenset(),
     count_words: frozenset[str] = frozenset(),
+    notify: Callable[[str], None] | None = None,
 ) -> BackgroundRecognizer:
-    """Decide the engine now (a missing or broken model is reported at once), load later."""
+    """Decide the engine now (a missing model is reported at once), load later.
+
+    A Vosk model is first loaded in a child process and asked for the language's answer
+    words (a corrupt model can abort the process that loads it; a model of another
+    language can hide under an English name); if it fails, PocketSphinx is used for
+    English, and ``notify`` says why.
+    """
     choice = choose(engine, grammars.language)
+    fallback: Callable[[], Recognizer] | None = None
     if choice.engine == "vosk":
         from voiceguide.speech.model_store import find_installed_model, validate_model_dir
 
         path = find_installed_model(grammars.language)
         if path is None:
             raise NoRecognizer(f"no Vosk model for {grammars.language!r} is installed")
-        validate_model_dir(path)
-    return BackgroundRecognizer(
-        choice.engine,
-        lambda: make_recognizer(choice.engine, grammars, echo_words, count_words),
-        grammars.language,
-    )
+        if grammars.language == "en":
+            fallback = lambda: make_recognizer(  # noqa: E731
+                "pocketsphinx", grammars, echo_words, count_words
+            )
+        else:
+            validate_model_dir(path)  # with no fallback, a missing part is reported now
+
+    def load() -> Recognizer:
+        if choice.engine == "vosk":
+            from voiceguide.speech.vosk_engine import VoskRecognizer
+
+            return VoskRecognizer(grammars, checked_vosk_model(grammars))
+        return make_recognizer(choice.engine, grammars, echo_words, count_words)
+
+    return BackgroundRecognizer(choice.engine, load, grammars.language, fallback, notify)

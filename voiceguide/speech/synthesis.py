@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +29,97 @@ import soundfile
 
 #: pyttsx3's espeak driver speaks at about this many words per minute at rate 1.0.
 BASE_WPM = 175
+#: Bytes of rendered speech kept for reuse (about 6 minutes at 22 kHz). Every prompt at
+#: every speech rate a session reaches would otherwise stay in memory: about 20 MB per
+#: rate step (the memory growth of issue 8); least recently used renders go first.
+CACHE_BYTES = 16_000_000
 MIN_RATE, MAX_RATE = 0.5, 1.6
 
 
 class SynthesisUnavailable(RuntimeError):
     """pyttsx3 or espeak-ng is missing or broken; the message says how to fix it."""
+
+
+#: Probe results per ESPEAK_DATA_PATH: one child process per program run.
+_PROBED: dict[str, str | None] = {}
+_PENDING: dict[str, subprocess.Popen[str]] = {}
+PROBE_TIMEOUT_S = 60.0
+#: The child's whole job: the engine renders one word to a file with some sound in it.
+#: Lean on purpose (no numpy, no voiceguide imports): it runs before the first word.
+_PROBE_CODE = """
+import os, sys, tempfile, pyttsx3
+folder = tempfile.mkdtemp(prefix="voiceguide-tts-")
+path = os.path.join(folder, "probe.wav")
+try:
+    engine = pyttsx3.init()
+    engine.save_to_file("ready", path)
+    engine.runAndWait()
+    size = os.path.getsize(path) if os.path.exists(path) else 0
+finally:
+    for name in os.listdir(folder):
+        os.unlink(os.path.join(folder, name))
+    os.rmdir(folder)
+if size <= 44:
+    sys.exit("the speech engine produced no audio")
+"""
+
+
+def fix_hint() -> str:
+    """How to repair speech output here."""
+    data = os.environ.get("ESPEAK_DATA_PATH")
+    if data:
+        return (
+            f"ESPEAK_DATA_PATH={data} holds no usable espeak-ng data: unset it, or point it "
+            "at the folder that holds espeak-ng-data"
+        )
+    return "apt-get install --reinstall espeak-ng libespeak-ng1 espeak-ng-data"
+
+
+def begin_probe() -> None:
+    """Start the synthesis probe now, so it runs while the program does other start-up
+    work; ``probe_synthesis`` then only waits for what is left of it."""
+    key = os.environ.get("ESPEAK_DATA_PATH", "")
+    if key in _PROBED or key in _PENDING:
+        return
+    try:
+        _PENDING[key] = subprocess.Popen(
+            [sys.executable, "-c", _PROBE_CODE],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+        )
+    except OSError as exc:
+        _PROBED[key] = f"could not start a test ({exc})"
+
+
+def probe_synthesis(timeout: float = PROBE_TIMEOUT_S) -> str | None:
+    """None if espeak-ng renders a word in a child process, else why not.
+
+    libespeak-ng calls exit() from inside when its data is unusable (an empty
+    ESPEAK_DATA_PATH: "Error processing file .../phontab"), which no Python code can catch.
+    So the first synthesis of a run happens in a child, once.
+    """
+    key = os.environ.get("ESPEAK_DATA_PATH", "")
+    if key in _PROBED:
+        return _PROBED[key]
+    begin_probe()
+    proc = _PENDING.pop(key, None)
+    if proc is None:
+        return _PROBED[key]
+    try:
+        out, err = proc.communicate(timeout=timeout)
+        why = None
+        if proc.returncode != 0:
+            lines = [x.strip() for x in (err + out).splitlines() if x.strip()]
+            why = lines[-1][:200] if lines else f"it exited with code {proc.returncode}"
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        why = f"a test sentence took over {timeout:.0f} s"
+    _PROBED[key] = why
+    return why
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +149,11 @@ def _quiet_stdout() -> Iterator[None]:
 
 
 class Synthesizer:
-    def __init__(self, voice: str | None = None) -> None:
+    def __init__(self, voice: str | None = None, probe: bool = True) -> None:
+        if probe:
+            why = probe_synthesis()
+            if why is not None:
+                raise SynthesisUnavailable(f"espeak-ng cannot speak here ({why}); {fix_hint()}")
         try:
             import pyttsx3
         except ImportError as exc:  # pragma: no cover - depends on the install
@@ -75,13 +170,14 @@ class Synthesizer:
                 "install espeak-ng: apt-get install espeak-ng libespeak-ng1"
             ) from None
         self._lock = threading.Lock()
-        self._cache: dict[tuple[str, str, float], Pcm] = {}
-        self._tmp = Path(tempfile.mkdtemp(prefix="voiceguide-tts-"))
+        self._cache: OrderedDict[tuple[str, str, float], Pcm] = OrderedDict()
+        self._cached_bytes = 0
+        self._cache_lock = threading.Lock()
         self.voice = voice if voice and voice.split("+", 1)[0] in self._voices else None
         self.render_seconds: list[float] = []
         # Render once now, so a broken espeak-ng is reported at start-up, not mid-session.
-        probe = self.render("ready")
-        if len(probe.samples) == 0:
+        first = self.render("ready")
+        if len(first.samples) == 0:
             raise SynthesisUnavailable(
                 "the speech engine produced no audio; check espeak-ng: espeak-ng 'test'"
             )
@@ -99,25 +195,38 @@ class Synthesizer:
         voice = voice if self.knows(voice) else self.voice
         rate = round(max(MIN_RATE, min(MAX_RATE, rate)), 3)
         key = (text, voice or "", rate)
-        hit = self._cache.get(key)
-        if hit is not None:
-            return hit
+        with self._cache_lock:  # not the engine's lock: a hit never waits for a render
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
         with self._lock:
             started = time.perf_counter()
-            path = self._tmp / "render.wav"
             if voice:
                 self._engine.setProperty("voice", voice)
             self._engine.setProperty("rate", int(BASE_WPM * rate))
-            with _quiet_stdout():
-                self._engine.save_to_file(text, str(path))
-                self._engine.runAndWait()
+            # pyttsx3 can only render to a file: a private folder that lives for one render,
+            # so no copies of the guide's speech are left behind in /tmp.
+            folder = Path(tempfile.mkdtemp(prefix="voiceguide-tts-"))
             try:
+                path = folder / "render.wav"
+                with _quiet_stdout():
+                    self._engine.save_to_file(text, str(path))
+                    self._engine.runAndWait()
                 data, sr = soundfile.read(path, dtype="int16", always_2d=True)
             except (RuntimeError, soundfile.LibsndfileError) as exc:
                 raise SynthesisUnavailable(f"the speech engine wrote no audio ({exc})") from None
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
             pcm = Pcm(np.ascontiguousarray(data[:, 0]), int(sr))
             self.render_seconds.append(time.perf_counter() - started)
-        self._cache[key] = pcm
+        with self._cache_lock:
+            if key not in self._cache:
+                self._cache[key] = pcm
+                self._cached_bytes += pcm.samples.nbytes
+            while self._cached_bytes > CACHE_BYTES and len(self._cache) > 1:
+                _, old = self._cache.popitem(last=False)
+                self._cached_bytes -= old.samples.nbytes
         return pcm
 
     def prerender(self, texts: Iterable[str], voice: str | None = None, rate: float = 1.0) -> int:

@@ -106,3 +106,19 @@ class VoskRecognizer:
         if score < self.settings.word_conf_needed(intent, self._strict[grammar]):
             return done(text, None, score, "low_score")
         return done(text, intent, score)
+
+
+def probe_main(argv: list[str]) -> None:
+    """Child-process entry of ``model_store.probe_model``: load the model at ``argv[0]`` and
+    print, as JSON, which of the words ``argv[1:]`` its vocabulary lacks. Kaldi may abort
+    the process on a corrupt model, which is why this runs in a child."""
+    import sys
+
+    vosk.SetLogLevel(-1)
+    try:
+        model = vosk.Model(argv[0])
+    except Exception as exc:
+        print(f"vosk: {exc}", file=sys.stderr)
+        sys.exit(3)
+    missing = [w for w in argv[1:] if model.vosk_model_find_word(w) < 0]
+    print(json.dumps({"missing": missing}))
