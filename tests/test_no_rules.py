@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
 from types import SimpleNamespace
@@ -30,6 +29,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import Driver, content
+from tests.voicefakes import ScriptedDecoder, buzz, decode_scripted, runtime_sphinx
 from voiceguide.audio.vad import FRAME
 from voiceguide.dialogue.events import AnswerGiven, Heard, NoMatch
 from voiceguide.dialogue.intents import Answer, Intent
@@ -45,47 +45,7 @@ needs_espeak = pytest.mark.skipif(
 )
 
 
-def buzz(seconds: float = 0.5) -> np.ndarray:
-    """A voiced, vowel-like sound: passes the silence gate, so the decoder's turn comes."""
-    t = np.arange(int(16_000 * seconds)) / 16_000
-    x = sum(np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 20))
-    return (x / np.abs(x).max() * 8000).astype(np.int16)
-
-
 # ---------------------------------------------------------------- PocketSphinx
-
-
-@dataclass
-class _Hyp:
-    hypstr: str
-    prob: int = -1000
-
-
-class ScriptedDecoder:
-    """Stands in for ``pocketsphinx.Decoder``: returns a chosen best path and n-best list
-    (``None`` entries too, as pocketsphinx yields on thin lattices)."""
-
-    def __init__(self, best: str | None, nbest: list[str | None]) -> None:
-        self.best, self.list = best, nbest
-
-    def activate_search(self, name: str) -> None: ...
-    def set_cmn(self, cmn: str) -> None: ...
-    def start_utt(self) -> None: ...
-    def process_raw(self, data: bytes, full_utt: bool = False) -> None: ...
-    def end_utt(self) -> None: ...
-
-    def hyp(self) -> _Hyp | None:
-        return None if self.best is None else _Hyp(self.best)
-
-    def nbest(self) -> list[_Hyp | None]:
-        return [None if h is None else _Hyp(h) for h in self.list]
-
-
-def runtime_sphinx() -> PocketSphinxRecognizer:
-    """Built as `voiceguide run` builds it: the guide's words and count words known."""
-    c = content()
-    words, counts = frozenset(c.spoken_words()), frozenset(c.prompts.count_words)
-    return PocketSphinxRecognizer(c.grammars, echo_words=words, count_words=counts)
 
 
 @pytest.fixture(scope="module")
@@ -96,12 +56,7 @@ def sphinx() -> PocketSphinxRecognizer:
 def scripted(
     r: PocketSphinxRecognizer, best: str | None, nbest: list[str | None], grammar: str = "yes_no"
 ) -> Recognition:
-    real = r._decoder
-    r._decoder = ScriptedDecoder(best, nbest)
-    try:
-        return r.recognize(buzz(), grammar)
-    finally:
-        r._decoder = real
+    return decode_scripted(r, best, nbest, grammar)
 
 
 def test_a_no_that_its_nbest_list_doubts_is_rejected(sphinx: PocketSphinxRecognizer) -> None:
@@ -198,15 +153,9 @@ def test_over_the_guide_every_intent_needs_the_whole_list(
 
 
 def test_silence_is_rejected_before_any_decoding(sphinx: PocketSphinxRecognizer) -> None:
-    result = scripted(sphinx, "no", ["no"] * 4)  # the decoder would say "no"...
-    assert result.accepted
-    real = sphinx._decoder
-    sphinx._decoder = ScriptedDecoder("no", ["no"] * 4)
-    try:
-        quiet = sphinx.recognize(np.zeros(16_000, dtype=np.int16), "yes_no")
-    finally:
-        sphinx._decoder = real
-    assert (quiet.accepted, quiet.reason, quiet.text) == (False, "silence", "")  # ...unheard
+    """The decoder would say "no"; silence never reaches it."""
+    quiet = decode_scripted(sphinx, "no", ["no"] * 4, audio=np.zeros(16_000, dtype=np.int16))
+    assert (quiet.accepted, quiet.reason, quiet.text) == (False, "silence", "")
     with pytest.raises(KeyError, match="no grammar named"):
         sphinx.recognize(buzz(), "nonsense")
 
