@@ -5,13 +5,17 @@ microphone, cut into utterances by the runtime's endpointer, and decoded against
 grammar the runtime uses over that line (``over_speech`` / ``over_counts``), with the
 runtime's echo rule. Two rooms: ``loop`` (the speaker copied straight into the
 microphone, as in the PulseAudio test room) and ``reverb`` (a decaying impulse response
-and some noise, like a small room).
+and a steady noise floor 35 dB below the guide's echo, like a small room with a fan).
 
 Figures:
   false_barge_in   share of lines the guide cut short by mishearing itself
   barge_in_recall  share of real barge-ins heard, spoken over a line (--sir dB louder
                    than the guide's echo; every phrase of every intent of the grammar
-                   in turn, in several voices)
+                   in turn, in several voices). Only the planted barge-in counts: the
+                   utterance it was heard in must overlap the planted phrase, and the
+                   guide's echo alone must not give that intent there.
+  barge_in_recall_any  the old figure, for comparison: the planted intent heard anywhere
+                   in the line, even where the guide's echo alone produced it
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ from voiceguide.speech.synthesis import SynthesisUnavailable, Synthesizer
 
 Float = npt.NDArray[np.float64]
 ROOMS = ("loop", "reverb")
+#: The reverb room's noise floor, below the RMS of the guide's echo.
+ROOM_NOISE_DB = 35.0
 USER_VOICES = ("gmw/en-us+f2", "gmw/en-gb-x-rp+m3", "gmw/en-029+f4")
 
 
@@ -58,6 +64,7 @@ class Tally:
     false_texts: Counter[str] = field(default_factory=Counter)
     trials: int = 0
     heard: int = 0
+    heard_any: int = 0
     missed: Counter[str] = field(default_factory=Counter)
 
 
@@ -94,8 +101,19 @@ def _room(x: Float, kind: str, rng: np.random.Generator) -> Float:
     rir = rng.standard_normal(n) * np.exp(-6.9 * np.arange(n) / n)
     rir[0] = 8.0
     rir /= np.sqrt(np.sum(rir**2))
-    wet = np.convolve(x, rir)[: len(x) + n] * 0.5
-    return np.concatenate([np.zeros(int(0.01 * RATE)), wet])
+    wet = np.concatenate([np.zeros(int(0.01 * RATE)), np.convolve(x, rir)[: len(x) + n] * 0.5])
+    return wet + _noise_floor(wet, rng)
+
+
+def _noise_floor(wet: Float, rng: np.random.Generator) -> Float:
+    """Steady room noise (brownish, like a fan or traffic) ROOM_NOISE_DB below the echo's
+    speech."""
+    loud = wet[np.abs(wet) > 0.02 * max(1e-9, float(np.abs(wet).max()))]
+    speech_rms = float(np.sqrt(np.mean(loud**2))) if len(loud) else 0.0
+    white = rng.standard_normal(len(wet))
+    brown = np.convolve(white, np.full(8, 1 / 8), mode="same") + 0.3 * white
+    brown *= speech_rms * 10 ** (-ROOM_NOISE_DB / 20) / max(1e-9, float(np.std(brown)))
+    return brown
 
 
 def _counted(content: Content, synth: Synthesizer, line: Line) -> Float:
@@ -122,16 +140,43 @@ def _segments(mic: Float, end_silence_ms: int) -> Iterator[tuple[int, int]]:
             yield seg.start, seg.end
 
 
+@dataclass(frozen=True)
+class BargeIn:
+    """One utterance the runtime would take for a barge-in, and where it was."""
+
+    text: str
+    intent: Intent | None
+    start: int
+    end: int
+
+    def overlaps(self, start: int, end: int) -> bool:
+        return self.start < end and start < self.end
+
+
 def _barge_ins(
     recognizer: Recognizer, mic: Float, grammar: str, speaking: set[str], end_ms: int
-) -> list[tuple[str, Intent | None]]:
+) -> list[BargeIn]:
     pcm = np.clip(np.concatenate([mic, np.zeros(RATE)]), -32768, 32767).astype(np.int16)
     found = []
     for start, end in _segments(mic, end_ms):
         result = recognizer.recognize(pcm[start:end], grammar, frozenset(speaking))
         if is_barge_in(result, speaking):
-            found.append((result.text, result.intent))
+            found.append(BargeIn(result.text, result.intent, start, end))
     return found
+
+
+def planted_heard(
+    heard: list[BargeIn], own: list[BargeIn], intent: Intent, start: int, end: int
+) -> bool:
+    """The planted barge-in (``intent`` at ``start:end``) was heard: an utterance over it
+    came out as that intent, and the guide's echo alone gave no such intent there."""
+    echo_made = [b for b in own if b.intent is intent]
+    return any(
+        b.intent is intent
+        and b.overlaps(start, end)
+        and not any(e.overlaps(b.start, b.end) for e in echo_made)
+        for b in heard
+    )
 
 
 def _samples(content: Content, grammar: str) -> list[tuple[str, Intent]]:
@@ -176,7 +221,7 @@ def measure(
             own = _barge_ins(recognizer, echo, grammar, speaking, end_ms)
             if own:
                 t.false_lines += 1
-                t.false_texts.update(text for text, _ in own)
+                t.false_texts.update(b.text for b in own)
             # One real barge-in per line, somewhere in its middle.
             phrase, intent = phrases[(n + rooms.index(room)) % len(phrases)]
             voice = USER_VOICES[n % len(USER_VOICES)]
@@ -188,7 +233,8 @@ def measure(
             mic[at : at + len(user)] += user * level
             t.trials += 1
             heard = _barge_ins(recognizer, mic, grammar, speaking, end_ms)
-            if any(i is intent for _, i in heard):
+            t.heard_any += any(b.intent is intent for b in heard)
+            if planted_heard(heard, own, intent, at, at + len(user)):
                 t.heard += 1
             else:
                 t.missed[phrase] += 1
@@ -253,7 +299,9 @@ def main(args: argparse.Namespace) -> int:
     for room, t in tallies.items():
         report[f"{room}_lines"] = t.lines
         report[f"{room}_false_barge_in"] = round(t.false_lines / max(1, t.lines), 3)
+        report[f"{room}_trials"] = t.trials
         report[f"{room}_barge_in_recall"] = round(t.heard / max(1, t.trials), 3)
+        report[f"{room}_barge_in_recall_any"] = round(t.heard_any / max(1, t.trials), 3)
         report[f"{room}_false_heard"] = dict(t.false_texts.most_common(5))
         report[f"{room}_missed"] = dict(t.missed.most_common(5))
     emit(report, args.json)

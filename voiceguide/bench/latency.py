@@ -2,9 +2,16 @@
 
 The real hands-free runtime (endpointer, recognizer, dialogue, synthesizer, speaker) runs
 on a real output device. The microphone is replaced by a replay that delivers 30 ms
-blocks at real-time pace, so the instant the user's last word ends is known exactly.
-Each turn answers a safety question ("no") once the guide has finished speaking; every
-six turns a new session starts.
+blocks at real-time pace; the user's speech ends at its last voiced sample, as delivered.
+Each turn answers a safety question once the guide has finished speaking, in turn kinds
+("no", which moves on, and "repeat", which has the question said again) and user voices
+taken in rotation; a new session starts whenever one leaves the screening.
+
+With --monitor SOURCE the reply's first sample is found in a recording of the speaker
+taken by another process (parec), on the recording's own clock; without it, the speaker's
+own estimate is used (the old method). A turn that is not heard as one utterance, not
+understood as what was said, or gets no reply within 5 s is counted as failed and
+reported; only replied turns are timed.
 """
 
 from __future__ import annotations
@@ -15,14 +22,16 @@ import queue
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from voiceguide.audio.devices import Int16, NoAudioDevice, Speaker, resolve
 from voiceguide.audio.files import to_mono16k
 from voiceguide.audio.vad import FRAME, RATE
+from voiceguide.bench.monitor import MonitorRecording
 from voiceguide.bench.report import emit
 from voiceguide.content import load_content, load_demo
 from voiceguide.dialogue.clock import MonotonicClock
@@ -35,14 +44,20 @@ from voiceguide.speech.synthesis import SynthesisUnavailable, Synthesizer
 
 
 class ReplayMicrophone:
-    """Silence, and on request a clip, in 30 ms blocks at real-time pace."""
+    """Silence, and on request a clip, in 30 ms blocks at real-time pace.
+
+    ``speech_ended``: the instant the clip's last sample was spoken, i.e. the delivery of
+    the block holding it less the padding after it in that block."""
 
     def __init__(self) -> None:
         self._blocks: queue.Queue[Int16] = queue.Queue()
         self._pending: list[Int16] = []
         self._lock = threading.Lock()
+        self._pad_s = 0.0
         self._alive = True
         self.speech_ended: float | None = None
+        #: The old stamp: when the zero-padded last block was queued.
+        self.last_block_queued: float | None = None
         threading.Thread(target=self._pace, daemon=True).start()
 
     def say(self, clip: Int16) -> None:
@@ -51,6 +66,7 @@ class ReplayMicrophone:
         padded[: len(clip)] = clip
         with self._lock:
             self.speech_ended = None
+            self._pad_s = (n - len(clip)) / RATE
             self._pending = [padded[i : i + FRAME] for i in range(0, n, FRAME)]
 
     def _pace(self) -> None:
@@ -63,9 +79,11 @@ class ReplayMicrophone:
             with self._lock:
                 block = self._pending.pop(0) if self._pending else silence
                 last = block is not silence and not self._pending
+            delivered = time.monotonic()
             self._blocks.put(block)
             if last:
-                self.speech_ended = time.monotonic()
+                self.speech_ended = delivered - self._pad_s
+                self.last_block_queued = time.monotonic()
 
     def read(self, timeout: float) -> Int16 | None:
         try:
@@ -102,6 +120,29 @@ class Turn:
     decoded: float
     handed: float
     onset: float
+    kind: str = "no"
+    voice: str = ""
+    #: The old method's ends: the padded block's queueing, the speaker's own estimate.
+    old_speech_end: float = 0.0
+    speaker_onset: float = 0.0
+
+
+#: Turn kinds: what the user says, and the answer the dialogue must record for it.
+TURN_KINDS = {"no": "no", "repeat": None}
+#: Peak level (int16) that counts as the reply's sound in the recording.
+LOUD = 300
+
+
+@dataclass
+class Tally:
+    """Every attempt, timed or failed."""
+
+    turns: list[Turn] = field(default_factory=list)
+    failed: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def attempts(self) -> int:
+        return len(self.turns) + sum(self.failed.values())
 
 
 def _wait(predicate: Callable[[], bool], timeout: float) -> bool:
@@ -113,18 +154,30 @@ def _wait(predicate: Callable[[], bool], timeout: float) -> bool:
     return False
 
 
-def measure(turns: int, device: int | None, progress: bool = True) -> list[Turn]:
+def measure(
+    turns: int,
+    device: int | None,
+    progress: bool = True,
+    voices: list[str] | None = None,
+    recorder: MonitorRecording | None = None,
+    kinds: list[str] | None = None,
+) -> Tally:
     content = load_content("en")
     synth = Synthesizer(content.locale.tts_voice)
     recognizer = make_recognizer("auto", content.grammars)
     speaker = TimedSpeaker(device)
-    # The demo's simulated user, saying the grammar's first "no" phrase.
-    rendered = synth.render(content.grammars.phrases["no"][0], load_demo("en").user_voice)
-    clip = _trimmed(to_mono16k(rendered.samples, rendered.sample_rate))
-    results: list[Turn] = []
+    voices = voices or [load_demo("en").user_voice]
+    clips = {
+        (kind, v): _trimmed(_render(synth, content.grammars.phrases[kind][0], v))
+        for kind in kinds or ["no"]
+        for v in voices
+    }
+    plan = list(clips)
+    tally = Tally()
+    max_attempts = 4 * turns + 10
     quiet = open(os.devnull, "w")  # noqa: SIM115 - closed in finally
     try:
-        while len(results) < turns:
+        while len(tally.turns) < turns and tally.attempts < max_attempts:
             dialogue = Dialogue(content)
             mic = ReplayMicrophone()
             io = VoiceIO(content, recognizer, synth, speaker, _fixed(mic), captions=quiet)
@@ -133,42 +186,101 @@ def measure(turns: int, device: int | None, progress: bool = True) -> list[Turn]
             )
             session.start()
             _wait(lambda: dialogue.phase is not Phase.NOT_STARTED, 10)  # noqa: B023
-            while dialogue.phase is Phase.SCREENING and len(results) < turns:
-                turn = _one_turn(io, mic, speaker, clip)
-                if turn is None:
-                    continue  # not heard as one utterance, or no reply: try again
-                results.append(turn)
+            while (
+                dialogue.phase is Phase.SCREENING
+                and len(tally.turns) < turns
+                and tally.attempts < max_attempts
+            ):
+                kind, voice = plan[tally.attempts % len(plan)]
+                turn = _one_turn(io, dialogue, mic, speaker, clips[kind, voice], kind, recorder)
+                if isinstance(turn, str):
+                    tally.failed[turn] += 1
+                    continue
+                turn.voice = voice
+                tally.turns.append(turn)
                 if progress:
-                    print(f"bench latency: {len(results)}/{turns} turns", file=sys.stderr)
+                    failed = sum(tally.failed.values())
+                    print(
+                        f"bench latency: {len(tally.turns)}/{turns} turns ({failed} failed)",
+                        file=sys.stderr,
+                    )
             io.post(InputEnded())
             session.join(timeout=120)
     finally:
         speaker.close()
         quiet.close()
-    return results
+    return tally
 
 
 def _one_turn(
-    io: VoiceIO, mic: ReplayMicrophone, speaker: TimedSpeaker, clip: Int16
-) -> Turn | None:
+    io: VoiceIO,
+    dialogue: Dialogue,
+    mic: ReplayMicrophone,
+    speaker: TimedSpeaker,
+    clip: Int16,
+    kind: str,
+    recorder: MonitorRecording | None,
+) -> Turn | str:
+    """One answer, timed; or why it failed."""
     if not _wait(lambda: not speaker.busy, 60):
         raise RuntimeError("the guide never stopped speaking")
     time.sleep(0.4)
-    before = len(io.stats.turns)
+    before, echoes = len(io.stats.turns), io.stats.self_rejected
+    answered = (dialogue.question, dialogue.unclear)
     mic.say(clip)
     if not _wait(lambda: len(io.stats.turns) > before, 10):
-        return None
+        # Decoded as speech over the guide and dropped as its echo, or never endpointed.
+        return "taken_for_echo" if io.stats.self_rejected > echoes else "not_heard"
     decoded = io.stats.turns[-1].decoded
     if not _wait(lambda: any(t >= decoded for t in speaker.handed.values()), 5):
-        return None
+        return "no_reply"
     ident, handed = min(
         ((i, t) for i, t in speaker.handed.items() if t >= decoded), key=lambda x: x[1]
     )
     _wait(lambda: ident in speaker.onsets, 5)
     if mic.speech_ended is None or ident not in speaker.onsets:
-        return None
+        return "no_reply"
+    if not _understood(kind, answered, (dialogue.question, dialogue.unclear)):
+        return "not_understood"
+    onset: float | None = speaker.onsets[ident]
+    if recorder is not None:
+        onset = _recorded_onset(recorder, handed)
+    if onset is None:
+        return "reply_not_recorded"
     timing = io.stats.turns[-1]
-    return Turn(mic.speech_ended, timing.endpoint, decoded, handed, speaker.onsets[ident])
+    old_end = mic.last_block_queued or mic.speech_ended
+    return Turn(
+        mic.speech_ended,
+        timing.endpoint,
+        decoded,
+        handed,
+        onset,
+        kind,
+        old_speech_end=old_end,
+        speaker_onset=speaker.onsets[ident],
+    )
+
+
+def _understood(kind: str, before: tuple[int, int], after: tuple[int, int]) -> bool:
+    """A "no" moves to the next question; "repeat" keeps the question and its tally."""
+    if TURN_KINDS[kind] == "no":
+        return after[0] == before[0] + 1
+    return after == before
+
+
+def _recorded_onset(recorder: MonitorRecording, handed: float) -> float | None:
+    """The first loud sample the recording holds after the reply was handed over."""
+    if not _wait(lambda: len(recorder.so_far()) > recorder.index_at(handed + 1.0), 5):
+        return None
+    audio = recorder.so_far()
+    lo = max(0, recorder.index_at(handed - 0.05))
+    loud = np.flatnonzero(np.abs(audio[lo:].astype(np.int32)) > LOUD)
+    return recorder.time_of(lo + int(loud[0])) if loud.size else None
+
+
+def _render(synth: Synthesizer, text: str, voice: str) -> Int16:
+    pcm = synth.render(text, voice)
+    return to_mono16k(pcm.samples, pcm.sample_rate)
 
 
 def _trimmed(clip: Int16) -> Int16:
@@ -183,7 +295,8 @@ def _fixed(mic: ReplayMicrophone) -> Callable[[], ReplayMicrophone]:
     return lambda: mic
 
 
-def summarize(turns: list[Turn]) -> dict[str, object]:
+def summarize(tally: Tally, reply_from: str = "speaker estimate") -> dict[str, object]:
+    turns = tally.turns
     total = np.array([t.onset - t.speech_end for t in turns]) * 1000
     parts = {
         "endpointing": [t.endpoint - t.speech_end for t in turns],
@@ -191,11 +304,28 @@ def summarize(turns: list[Turn]) -> dict[str, object]:
         "dialogue_and_render": [t.handed - t.decoded for t in turns],
         "speech_start": [t.onset - t.handed for t in turns],
     }
+    by_kind = {
+        kind: round(
+            float(np.median([1000 * (t.onset - t.speech_end) for t in turns if t.kind == kind])), 1
+        )
+        for kind in sorted({t.kind for t in turns})
+    }
+    old = np.array([t.speaker_onset - t.old_speech_end for t in turns]) * 1000
     return {
         "turns": len(turns),
-        "p50_ms": round(float(np.percentile(total, 50)), 1),
-        "p95_ms": round(float(np.percentile(total, 95)), 1),
-        "median_ms_by_stage": {k: round(float(np.median(v)) * 1000, 1) for k, v in parts.items()},
+        "attempts": tally.attempts,
+        "failed": dict(tally.failed),
+        "reply_onset_from": reply_from,
+        "p50_ms": round(float(np.percentile(total, 50)), 1) if len(turns) else None,
+        "p95_ms": round(float(np.percentile(total, 95)), 1) if len(turns) else None,
+        "median_ms_by_kind": by_kind,
+        # The same turns timed the old way: from the padded block's queueing to the
+        # speaker's own estimate (and failed turns silently retried).
+        "old_method_p50_ms": round(float(np.percentile(old, 50)), 1) if len(turns) else None,
+        "old_method_p95_ms": round(float(np.percentile(old, 95)), 1) if len(turns) else None,
+        "median_ms_by_stage": {
+            k: round(float(np.median(v)) * 1000, 1) if v else None for k, v in parts.items()
+        },
     }
 
 
@@ -204,11 +334,30 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "latency",
         help="end of the user's speech to the first sample of the reply (p50, p95, stages)",
         description=__doc__,
-        epilog="example:\n  scripts/with-virtual-audio .venv/bin/voiceguide bench latency --json",
+        epilog="examples:\n  scripts/with-virtual-audio .venv/bin/voiceguide bench latency --json\n"
+        "  scripts/with-virtual-audio .venv/bin/voiceguide bench latency --monitor "
+        "vspeaker.monitor --voices en-us+f2,en-gb-x-rp+m3",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--turns", type=int, default=24, help="answers to time (default 24)")
     p.add_argument("--output-device", metavar="NAME|INDEX", help="speaker (default: default)")
+    p.add_argument(
+        "--voices",
+        metavar="V1,V2",
+        help="espeak-ng voices of the simulated user, in rotation (default: the demo's)",
+    )
+    p.add_argument(
+        "--kinds",
+        metavar="K1,K2",
+        default="no",
+        help=f"turn kinds, in rotation: {', '.join(TURN_KINDS)} (default: no)",
+    )
+    p.add_argument(
+        "--monitor",
+        metavar="SOURCE",
+        help="find each reply in a parec recording of this PulseAudio source "
+        "(e.g. vspeaker.monitor under scripts/with-virtual-audio)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=main)
 
@@ -217,11 +366,26 @@ def main(args: argparse.Namespace) -> int:
     if args.turns < 1:
         print("voiceguide bench latency: --turns must be at least 1", file=sys.stderr)
         return 2
+    voices = [v for v in (args.voices or "").split(",") if v] or None
+    kinds = [k for k in args.kinds.split(",") if k]
+    if not kinds or any(k not in TURN_KINDS for k in kinds):
+        print(f"voiceguide bench latency: --kinds takes {', '.join(TURN_KINDS)}", file=sys.stderr)
+        return 2
+    recorder = None
     try:
-        turns = measure(args.turns, resolve(args.output_device, "output"))
+        device = resolve(args.output_device, "output")
+        recorder = MonitorRecording(args.monitor) if args.monitor else None
+        tally = measure(args.turns, device, voices=voices, recorder=recorder, kinds=kinds)
     except (NoAudioDevice, SynthesisUnavailable, NoRecognizer, RuntimeError) as exc:
         print(f"voiceguide bench latency: {exc}", file=sys.stderr)
         return 1
-    report = summarize(turns)
-    emit(report, args.json)
+    finally:
+        if recorder is not None:
+            recorder.stop()
+    if not tally.turns:
+        print(
+            f"voiceguide bench latency: no turn was timed ({dict(tally.failed)})", file=sys.stderr
+        )
+        return 1
+    emit(summarize(tally, "recording" if recorder is not None else "speaker estimate"), args.json)
     return 0

@@ -1,10 +1,21 @@
 """``voiceguide bench timing``: are counts spoken when the schedule says, through a real speaker?
 
 Part 1 runs the real routine: the real dialogue and coach on the real clock, every cue
-and count rendered and played on the output device. For each count, the error is the
-time its first sample reached the device minus the time the coach scheduled it.
+and count rendered and played on the output device, while the recognizer decodes speech
+in the background as it does when the user talks during a hold (--idle: it does not).
+For each count, the error is the time its first sample reached the device minus the
+time the coach scheduled it.
 Part 2 plays the same number of counts with the naive loop many voice apps use (say the
 word, wait until it is done, sleep one period), against the same ideal schedule.
+
+Figures:
+  scheduled        the speaker's own account of where it put each count (not a witness)
+  heard            with --monitor: each count found in a recording of the speaker taken by
+                   another process, on the recording's own clock. lateness_ms is the
+                   constant part (median error), jitter_* the spread around it, and
+                   end_drift_ms how far the last counts moved against the first ones
+  scheduled_heard  the old figure, for comparison: the same recording with its median
+                   removed (which hides constant lateness), searched only +-0.3 s
 """
 
 from __future__ import annotations
@@ -12,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -28,6 +40,7 @@ from voiceguide.dialogue.events import Count, Heard, InputEnded, InputEvent, Spe
 from voiceguide.dialogue.intents import Intent
 from voiceguide.runtime.session import Session
 from voiceguide.runtime.voice import COUNT_MARGIN_S
+from voiceguide.speech.select import NoRecognizer, make_recognizer
 from voiceguide.speech.synthesis import Pcm, SynthesisUnavailable, Synthesizer
 
 
@@ -102,6 +115,48 @@ def summarize(errors_s: list[float]) -> dict[str, float | int]:
     }
 
 
+def summarize_heard(errors_s: list[float]) -> dict[str, float | int]:
+    """Constant lateness and jitter apart: the median error, then the spread around it."""
+    signed = np.asarray(errors_s) * 1000
+    late = float(np.median(signed))
+    spread = np.abs(signed - late)
+    k = max(1, min(10, len(signed) // 4))
+    return {
+        "counts": len(errors_s),
+        "lateness_ms": round(late, 2),
+        "jitter_median_ms": round(float(np.median(spread)), 2),
+        "jitter_p99_ms": round(float(np.percentile(spread, 99)), 2),
+        "jitter_max_ms": round(float(spread.max()), 2),
+        "end_drift_ms": round(float(np.median(signed[-k:]) - np.median(signed[:k])), 2),
+    }
+
+
+class BusyRecognizer:
+    """Keeps the recognizer decoding, as when the user talks during the counts: one
+    utterance of the coaching grammar after another, each as long as it takes to say."""
+
+    def __init__(self, content: Content, synth: Synthesizer) -> None:
+        self.recognizer = make_recognizer("auto", content.grammars)
+        words = "I think I can hold this a little longer"
+        self.clip = _at_16k(synth.render(words, content.locale.tts_voice))
+        self.decodes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            t0 = time.monotonic()
+            self.recognizer.recognize(self.clip, "coaching")
+            self.decodes += 1
+            self._stop.wait(max(0.0, len(self.clip) / RATE - (time.monotonic() - t0)))
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        return self.decodes
+
+
 def run_routine(
     content: Content, synth: Synthesizer, speaker: Speaker, seconds: float | None = None
 ) -> list[tuple[float, int, str]]:
@@ -110,30 +165,51 @@ def run_routine(
     # As in `voiceguide run`: dialogue time is heard time, counts land on the beat.
     clock = LeadClock(MonotonicClock(), speaker.latency + COUNT_MARGIN_S)
     Session(dialogue, clock, ClearedUser(dialogue, speaker, seconds), sink).run()
+    ended = time.monotonic()
     speaker.wait(30)
     time.sleep(0.2)
-    return sink.counts
+    # A count still waiting for its beat when --seconds ends the session is not timed.
+    return [c for c in sink.counts if c[0] <= ended]
+
+
+def found_onsets(
+    recording: Int16, recorder: MonitorRecording, counts: list[tuple[float, Int16]]
+) -> list[float]:
+    """Where each count really starts in the recording, minus its scheduled instant
+    (seconds), on the recording's own clock: constant lateness is kept."""
+    found = []
+    for at, template in counts:
+        guess = recorder.index_at(at)
+        lo = max(0, guess - round(0.3 * RATE))
+        hi = min(len(recording), guess + round(1.0 * RATE) + len(template))
+        best = _best_match(recording[lo:hi], template)
+        if best is not None:
+            found.append(recorder.time_of(lo + best) - at)
+    return found
+
+
+def _best_match(window: Int16, template: Int16) -> int | None:
+    w, t = window.astype(np.float64), template.astype(np.float64)
+    if len(w) < len(t):
+        return None
+    corr = np.correlate(w, t, mode="valid")
+    energy = np.sqrt(np.convolve(w**2, np.ones(len(t)), mode="valid")) + 1e-9
+    return int(np.argmax(corr / energy))
 
 
 def heard_onsets(
     recording: Int16, started: float, counts: list[tuple[float, Int16]], search_s: float = 0.3
 ) -> list[float]:
-    """Where each count really starts in the recording, minus where the schedule puts it
-    (seconds); the constant recorder offset is removed (median)."""
+    """The old method, kept for comparison: where each count starts in the recording minus
+    where the schedule puts it (seconds), with the median removed (which hides constant
+    lateness along with the recorder's offset)."""
     found = []
     for at, template in counts:
         guess = round((at - started) * RATE)
         lo = max(0, guess - round(search_s * RATE))
         hi = min(len(recording), guess + round(search_s * RATE) + len(template))
-        window = recording[lo:hi].astype(np.float64)
-        t = template.astype(np.float64)
-        if len(window) < len(t):
-            found.append(np.nan)
-            continue
-        corr = np.correlate(window, t, mode="valid")
-        energy = np.sqrt(np.convolve(window**2, np.ones(len(t)), mode="valid")) + 1e-9
-        best = int(np.argmax(corr / energy))
-        found.append((lo + best - guess) / RATE)
+        best = _best_match(recording[lo:hi], template)
+        found.append(np.nan if best is None else (lo + best - guess) / RATE)
     errors = np.asarray(found)
     errors = errors - np.nanmedian(errors)
     return [float(e) for e in errors if not np.isnan(e)]
@@ -185,6 +261,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="also record this PulseAudio source with parec (e.g. vspeaker.monitor under "
         "scripts/with-virtual-audio) and find every count in the recording",
     )
+    p.add_argument(
+        "--idle",
+        action="store_true",
+        help="leave the recognizer idle during the routine (default: keep it decoding)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=main)
 
@@ -200,8 +281,9 @@ def main(args: argparse.Namespace) -> int:
         return 2
     try:
         synth = Synthesizer(content.locale.tts_voice)
+        busy = None if args.idle or args.skip_routine else BusyRecognizer(content, synth)
         speaker = Speaker(resolve(args.output_device, "output"))
-    except (SynthesisUnavailable, NoAudioDevice) as exc:
+    except (SynthesisUnavailable, NoAudioDevice, NoRecognizer) as exc:
         print(f"voiceguide bench timing: {exc}", file=sys.stderr)
         return 1
     period = Dialogue(content).period
@@ -212,6 +294,7 @@ def main(args: argparse.Namespace) -> int:
             print("bench timing: playing the whole routine at real speed", file=sys.stderr)
             recorder = MonitorRecording(args.monitor) if args.monitor else None
             routine = run_routine(content, synth, speaker, args.seconds)
+            report["recognizer_decodes"] = busy.stop() if busy is not None else 0
             if len(routine) < 2:
                 print("voiceguide bench timing: too few counts; raise --seconds", file=sys.stderr)
                 return 1
@@ -222,10 +305,11 @@ def main(args: argparse.Namespace) -> int:
                     text: _at_16k(synth.render(text, content.locale.tts_voice))
                     for text in {t for _, _, t in routine}
                 }
-                heard = heard_onsets(
-                    recording, recorder.started, [(at, templates[t]) for at, _, t in routine]
+                placed = [(at, templates[t]) for at, _, t in routine]
+                report["heard"] = summarize_heard(found_onsets(recording, recorder, placed))
+                report["scheduled_heard"] = summarize(
+                    heard_onsets(recording, recorder.started, placed)
                 )
-                report["scheduled_heard"] = summarize(heard)
             n = n or len(routine)
         n = n or 60
         words = [content.prompts.count_word(1 + k % 10) for k in range(n)]
@@ -236,7 +320,7 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report))
     else:
-        for part in ("scheduled", "scheduled_heard", "naive"):
+        for part in ("scheduled", "heard", "scheduled_heard", "naive"):
             if part in report:
                 print(f"{part:10s} " + "  ".join(f"{k} {v}" for k, v in report[part].items()))  # type: ignore[attr-defined]
     return 0
