@@ -16,7 +16,9 @@ from voiceguide.content import ContentError
 
 #: Order here is the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = ("run", "demo", "check", "devices", "say", "listen", "models")
-BENCHES: tuple[str, ...] = ("asr", "echo", "latency", "startup", "timing")
+BENCHES: tuple[str, ...] = (
+    "asr", "triage", "emergency", "echo", "latency", "startup", "timing",
+)  # fmt: skip
 
 DESCRIPTION = """\
 An offline, hands-free voice guide for hip pain.

@@ -164,18 +164,18 @@ def endpoint(stream: Int16, end_silence_ms: int, listen_from: int = 0) -> list[S
     return [s for s in segments + endpointer.flush() if s.end > listen_from]
 
 
-def decode_stream(
-    recognizer: Recognizer, content: Content, stream: Int16, turn: str, listen_from: int = 0
-) -> list[Decision]:
-    """Every utterance the runtime would cut from ``stream`` after ``listen_from``, decided
-    as live (the guide silent), in order. Empty: nothing heard, the turn would time out."""
+def utterances(
+    content: Content,
+    clip: Int16,
+    turn: str,
+    rng: np.random.Generator,
+    noise: npt.NDArray[np.float64] | None = None,
+) -> list[Int16]:
+    """``clip`` said into a quiet room during ``turn``: the pieces the runtime's endpointer
+    cuts from the stream once the turn has started (empty: nothing heard)."""
+    stream, _ = place_in_room(clip, rng, noise=noise)
     end_ms = content.grammars.grammars[turn].end_silence_ms
-    out = []
-    for seg in endpoint(stream, end_ms, listen_from):
-        decision = decide(recognizer, content, stream[seg.start : seg.end], turn)
-        if decision.result is not None:
-            out.append(decision)
-    return out
+    return [stream[s.start : s.end] for s in endpoint(stream, end_ms, int(WARMUP_S * RATE))]
 
 
 def decode_as_live(
@@ -186,9 +186,14 @@ def decode_as_live(
     rng: np.random.Generator,
     noise: npt.NDArray[np.float64] | None = None,
 ) -> list[Decision]:
-    """``clip`` said into a quiet room during ``turn``, decided as the runtime would."""
-    stream, _ = place_in_room(clip, rng, noise=noise)
-    return decode_stream(recognizer, content, stream, turn, int(WARMUP_S * RATE))
+    """``clip`` said into a quiet room during ``turn`` while the guide is silent: every
+    utterance decided as the runtime would, in order."""
+    out = []
+    for audio in utterances(content, clip, turn, rng, noise):
+        decision = decide(recognizer, content, audio, turn)
+        if decision.result is not None:
+            out.append(decision)
+    return out
 
 
 def first_answer(decisions: Sequence[Decision]) -> Recognition | None:
