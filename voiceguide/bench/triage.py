@@ -37,7 +37,7 @@ from voiceguide.content.models import Content
 from voiceguide.dialogue.clock import FakeClock
 from voiceguide.dialogue.controller import Dialogue, Phase
 from voiceguide.dialogue.events import OutputEvent, Route, Speak, Tick
-from voiceguide.runtime.utterance import decide, utterances
+from voiceguide.runtime.utterance import decide, padded, utterances
 from voiceguide.speech.recognizer import Recognizer
 from voiceguide.speech.select import ENGINES, make_recognizer
 
@@ -133,6 +133,7 @@ def screen(
     user: User,
     rng: np.random.Generator,
     seed: int,
+    whole_clip: bool = False,
 ) -> Screening:
     clock = FakeClock()
     dialogue = Dialogue(content, Settings(language=content.locale.language, seed=seed))
@@ -145,7 +146,10 @@ def screen(
         turn = dialogue.grammar or "yes_no"
         clip = user.answer(question)
         record.attempts += 1
-        pieces = [] if clip is None else utterances(content, clip, turn, rng)
+        if clip is None:
+            pieces = []
+        else:
+            pieces = [padded(clip)] if whole_clip else utterances(content, clip, turn, rng)
         clock.advance(2.0 + (0 if clip is None else len(clip) / 16_000))
         told = False
         spent = 0.0
@@ -184,6 +188,7 @@ def run_bench(
     users: int,
     seed: int,
     progress: bool = True,
+    whole_clip: bool = False,
 ) -> dict[str, object]:
     pools = Pools.load(data, seed)
     rng = np.random.default_rng(seed)
@@ -193,7 +198,7 @@ def run_bench(
     for n in range(users):
         for kind in KINDS:
             user = User(kind, pools, rng, nq)
-            results.append(screen(content, recognizer, user, rng, seed * 100_003 + n))
+            results.append(screen(content, recognizer, user, rng, seed * 100_003 + n, whole_clip))
             show.step(len(results))
     by_kind = {k: [r for r in results if r.kind == k] for k in KINDS}
 
@@ -206,6 +211,7 @@ def run_bench(
     questions = sum(r.questions for r in results)
     return {
         "engine": recognizer.name,
+        "method": "whole clip" if whole_clip else "endpointed as live",
         "users_per_kind": users,
         "healthy_to_coaching": share("healthy", "coaching"),
         "injured_to_emergency": share("injured", "emergency"),
@@ -249,6 +255,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed for users, clips and rooms")
     p.add_argument("--engine", choices=ENGINES, default="auto", help="recognizer (default auto)")
     p.add_argument("--lang", default="en", help="content language (default en)")
+    p.add_argument(
+        "--whole-clip",
+        action="store_true",
+        help="decode each clip whole with 0.3 s of silence either side, not endpointed "
+        "(the old method, to compare)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=main)
@@ -262,7 +274,9 @@ def main(args: argparse.Namespace) -> int:
     try:
         recognizer = make_recognizer(args.engine, content.grammars)
         started = time.perf_counter()
-        result = run_bench(args.data, recognizer, content, args.users, args.seed, not args.quiet)
+        result = run_bench(
+            args.data, recognizer, content, args.users, args.seed, not args.quiet, args.whole_clip
+        )
     except (FileNotFoundError, RuntimeError) as exc:
         print(f"voiceguide bench triage: {exc}", file=sys.stderr)
         return 2

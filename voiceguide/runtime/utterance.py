@@ -196,6 +196,12 @@ def decode_as_live(
     return out
 
 
+def padded(clip: Int16, seconds: float = 0.3) -> Int16:
+    """The old way to decode a clip: whole, with digital silence either side."""
+    pad = np.zeros(int(seconds * RATE), dtype=np.int16)
+    return np.concatenate([pad, clip.astype(np.int16, copy=False), pad])
+
+
 def first_answer(decisions: Sequence[Decision]) -> Recognition | None:
     """What one spoken answer comes to: the first utterance the dialogue is told about
     (it acts at once, and starts talking; anything after it would be heard over the guide
