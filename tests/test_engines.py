@@ -117,3 +117,54 @@ def test_vosk_korean_model_hears_yes_and_rejects_others() -> None:
         assert result.intent is not Intent.NO, (other, result)
     silent = r.recognize(np.zeros(16_000, dtype=np.int16), "yes_no")
     assert not silent.accepted
+
+
+class Canned:
+    """A recognizer that returns one fixed result and records what it was asked."""
+
+    def __init__(self, result: Recognition) -> None:
+        self.result = result
+        self.asked: list[tuple[str, frozenset[str]]] = []
+
+    name = "canned"
+    language = "en"
+
+    def recognize(
+        self, samples: np.ndarray, grammar: str, speaking: frozenset[str] = frozenset()
+    ) -> Recognition:
+        self.asked.append((grammar, speaking))
+        return self.result
+
+
+def test_a_rejected_no_with_text_never_reaches_the_dialogue_as_an_answer() -> None:
+    from voiceguide.dialogue.controller import Dialogue
+    from voiceguide.dialogue.events import AnswerGiven, NoMatch
+    from voiceguide.runtime.utterance import decide
+
+    doubtful = Recognition("no", None, 0.5, False, "ambiguous_no", ("no", "go"), "canned")
+    audio = np.zeros(16_000, dtype=np.int16)
+    decision = decide(Canned(doubtful), content(), audio, "yes_no")
+    assert isinstance(decision.event, NoMatch) and decision.event.text == "no"
+    dialogue = Dialogue(content())
+    dialogue.start(0.0)
+    answers = [e for e in dialogue.handle(decision.event, 1.0) if isinstance(e, AnswerGiven)]
+    assert [a.value.value for a in answers] == ["unclear"] and dialogue.question == 0
+
+
+def test_over_the_guide_only_a_real_barge_in_is_passed_on() -> None:
+    from voiceguide.dialogue.events import Heard
+    from voiceguide.runtime.utterance import decide
+
+    audio = np.zeros(16_000, dtype=np.int16)
+    guide = frozenset({"lie", "on", "your", "back", "help"})
+    echo = Recognition("help", Intent.EMERGENCY, 1.0, True, engine="canned")
+    canned = Canned(echo)
+    d = decide(canned, content(), audio, "yes_no", overlapped=True, speaking=guide)
+    assert d.echo and d.event is None and not d.barge_in
+    # The turn's strict over-speech grammar, told what the guide was saying.
+    assert canned.asked == [("over_speech_emergency", guide)]
+    real = Recognition("help", Intent.EMERGENCY, 1.0, True, engine="canned")
+    d = decide(Canned(real), content(), audio, "yes_no", True, frozenset({"lie", "on"}))
+    assert d.barge_in and isinstance(d.event, Heard) and d.event.intent is Intent.EMERGENCY
+    # Too short to be anything: not decoded at all.
+    assert decide(canned, content(), audio[:100], "yes_no").result is None
