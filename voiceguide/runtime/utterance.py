@@ -90,6 +90,34 @@ def describe(r: Recognition) -> str:
     return f"[not understood: {r.reason}]"
 
 
+def listening_grammar(
+    content: Content,
+    audio: Int16,
+    turn: str,
+    overlapped: bool,
+    speaking: frozenset[str],
+    count_words: frozenset[str] | set[str],
+) -> str | None:
+    """The grammar to decode an utterance heard during ``turn`` with: the turn's own, or
+    its strict over-speech grammar when the guide was talking (None: do not decode)."""
+    if len(audio) < FRAME:
+        return None
+    if not overlapped:
+        return turn
+    return over_speech_grammar(content, turn, speaking <= count_words)
+
+
+def judge(
+    result: Recognition, grammar: str, overlapped: bool, speaking: frozenset[str]
+) -> Decision:
+    """What the dialogue is told about a decoded utterance."""
+    if overlapped:
+        if not is_barge_in(result, speaking):
+            return Decision(result, None, echo=True, grammar=grammar)
+        return Decision(result, to_event(result), barge_in=True, grammar=grammar)
+    return Decision(result, to_event(result), grammar=grammar)
+
+
 def decide(
     recognizer: Recognizer,
     content: Content,
@@ -99,27 +127,18 @@ def decide(
     speaking: frozenset[str] = frozenset(),
     count_words: frozenset[str] | set[str] = frozenset(),
 ) -> Decision:
-    """Decode one endpointed utterance heard during ``turn`` (the dialogue's grammar).
+    """Decode one endpointed utterance heard during ``turn`` (the dialogue's grammar), as
+    ``runtime/voice.py`` does: ``listening_grammar``, the recognizer, ``judge``.
 
     ``overlapped``: the guide was talking over much of it; ``speaking`` are the words it
-    was saying. A recognizer failure is raised (``RuntimeError``) for the caller to handle.
+    was saying. A recognizer failure is raised for the caller to handle.
     """
-    if len(audio) < FRAME:
+    heard_over = speaking if overlapped else frozenset()
+    grammar = listening_grammar(content, audio, turn, overlapped, heard_over, count_words)
+    if grammar is None:
         return Decision(None, None, grammar=turn)
-    grammar = turn
-    heard_over: frozenset[str] = frozenset()
-    if overlapped:
-        heard_over = speaking
-        over = over_speech_grammar(content, turn, speaking <= count_words)
-        if over is None:
-            return Decision(None, None, grammar=turn)
-        grammar = over
     result = recognizer.recognize(audio, grammar, heard_over)
-    if overlapped:
-        if not is_barge_in(result, speaking):
-            return Decision(result, None, echo=True, grammar=grammar)
-        return Decision(result, to_event(result), barge_in=True, grammar=grammar)
-    return Decision(result, to_event(result), grammar=grammar)
+    return judge(result, grammar, overlapped, heard_over)
 
 
 # ---------------------------------------------------------------- clips as live

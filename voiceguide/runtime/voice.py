@@ -35,17 +35,21 @@ from voiceguide.dialogue.events import (
 )
 from voiceguide.runtime.utterance import (
     OVERLAP_SHARE,
-    decide,
     describe,
     is_barge_in,
     is_overlapped,
+    judge,
+    listening_grammar,
     over_speech_grammar,
+    to_event,
 )
 from voiceguide.speech.recognizer import Recognizer
 from voiceguide.speech.synthesis import Pcm, SynthesisUnavailable, Synthesizer
 
 # The per-utterance decision lives in runtime/utterance.py (the benches use it too).
 __all__ = ["OVERLAP_SHARE", "VoiceIO", "is_barge_in", "over_speech_grammar"]
+#: The runtime's Recognition-to-event mapping, under the name tests know it by.
+_event = to_event
 
 #: After the guide stops, its echo can linger in a room; keep gating this long.
 ECHO_TAIL_S = 0.35
@@ -256,12 +260,14 @@ class VoiceIO:
         audio = _slice(kept, seg.start, seg.end)
         # Over the guide's speech if much of it was (the pre-roll alone does not count).
         overlapped = is_overlapped([g for at, g in gated if seg.start <= at < seg.end])
-        speaking = frozenset(self._speaking_words)
+        speaking = frozenset(self._speaking_words) if overlapped else frozenset()
+        grammar = listening_grammar(
+            self.content, audio, self.grammar, overlapped, speaking, self._count_words
+        )
+        if grammar is None:
+            return
         try:
-            decision = decide(
-                self.recognizer, self.content, audio, self.grammar, overlapped, speaking,
-                self._count_words,
-            )  # fmt: skip
+            result = self.recognizer.recognize(audio, grammar, speaking)
         except RuntimeError as exc:  # e.g. the model failed to load in the background
             self._caption("error", f"speech recognition failed: {exc}")
             self._stop.set()
@@ -269,15 +275,15 @@ class VoiceIO:
             return
         decoded = time.monotonic()
         tail_s = (seg.decided_at - seg.end) / RATE
-        if decision.echo:
+        decision = judge(result, grammar, overlapped, speaking)  # as runtime/utterance.decide
+        if decision.event is None:
             self.stats.self_rejected += 1
-        if decision.result is None or decision.event is None:
             return
         if decision.barge_in:
             self.speaker.stop()  # Barge-in: cut the guide at once, before the dialogue.
             self.stats.barge_ins += 1
         self.stats.turns.append(TurnTiming(endpoint - tail_s, endpoint, decoded))
-        self._caption("heard", describe(decision.result))
+        self._caption("heard", describe(result))
         self._events.put(decision.event)
 
 
