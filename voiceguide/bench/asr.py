@@ -19,7 +19,6 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,36 +26,30 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import soundfile
 
 from voiceguide.audio.files import AudioFormatError, load_audio, to_mono16k
 from voiceguide.bench import nonspeech
-from voiceguide.content import load_content
+from voiceguide.bench.speechbench import (
+    NOISE,
+    SILENCE,
+    UNKNOWN,
+    Progress,
+    add_options,
+    audio_files,
+    ratio,
+    run_with_recognizer,
+)
 from voiceguide.content.models import Content
 from voiceguide.dialogue.intents import Intent
 from voiceguide.runtime.utterance import LEAD_S, TRAIL_S, decode_as_live, first_answer
 from voiceguide.speech.recognizer import SAMPLE_RATE, Recognition, Recognizer
-from voiceguide.speech.select import ENGINES, make_recognizer
 
 Int16 = npt.NDArray[np.int16]
 Float = npt.NDArray[np.float64]
 
-#: Folders that are not words.
-SILENCE, UNKNOWN, NOISE = "_silence_", "_unknown_", "_background_noise_"
 #: Generated non-speech clips when a folder has no _silence_.
 DEFAULT_SILENCE = 99
 METHODS = ("live", "whole")
-
-
-def audio_suffixes() -> set[str]:
-    """File name endings soundfile can read here (wav, flac, ogg, mp3, aiff...)."""
-    suffixes = {f".{k.lower()}" for k in soundfile.available_formats()}
-    return suffixes | {".aif", ".oga", ".opus"}
-
-
-def audio_files(folder: Path) -> list[Path]:
-    ok = audio_suffixes()
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in ok)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,31 +229,6 @@ class Tally:
         }
 
 
-def ratio(a: int, b: int) -> float | None:
-    return round(a / b, 4) if b else None
-
-
-class Progress:
-    """A line on stderr every few seconds on long runs: done, rate, time left."""
-
-    def __init__(self, what: str, total: int, enabled: bool = True, every_s: float = 5.0):
-        self.what, self.total, self.enabled, self.every_s = what, total, enabled, every_s
-        self.started = self.last = time.monotonic()
-
-    def step(self, done: int) -> None:
-        now = time.monotonic()
-        if not self.enabled or (now - self.last < self.every_s and done != self.total):
-            return
-        self.last = now
-        rate = done / max(1e-9, now - self.started)
-        left = (self.total - done) / rate if rate else 0.0
-        print(
-            f"{self.what}: {done}/{self.total} ({rate:.1f}/s, about {left:.0f} s left)",
-            file=sys.stderr,
-            flush=True,
-        )
-
-
 def decode_whole(recognizer: Recognizer, audio: Int16) -> tuple[Recognition | None, float]:
     r = recognizer.recognize(audio, "yes_no")
     return r, r.decode_seconds
@@ -421,8 +389,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--data", type=Path, required=True, metavar="DIR", help="clip folder")
-    p.add_argument("--engine", choices=ENGINES, default="auto", help="recognizer (default auto)")
-    p.add_argument("--lang", default="en", help="content language (default en)")
     p.add_argument("--snr", type=float, metavar="DB", help="mix in noise at this SNR")
     p.add_argument("--limit", type=int, metavar="N", help="at most N clips per folder")
     p.add_argument(
@@ -435,18 +401,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--live-only", action="store_true", help="skip the whole-clip figures (half the time)"
     )
-    p.add_argument("--seed", type=int, default=0, help="noise and room seed")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    add_options(p, whole_clip=False)
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
-    content = load_content(args.lang)
-    try:
-        recognizer = make_recognizer(args.engine, content.grammars)
-        started = time.perf_counter()
-        result = run_bench(
+    result = run_with_recognizer(
+        "asr",
+        args,
+        lambda recognizer, content: run_bench(
             args.data,
             recognizer,
             content,
@@ -456,10 +419,9 @@ def main(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             methods=("live",) if args.live_only else METHODS,
             silence=args.silence,
-        )
-    except (FileNotFoundError, RuntimeError) as exc:
-        print(f"voiceguide bench asr: {exc}", file=sys.stderr)
+        ),
+    )
+    if result is None:
         return 2
-    result["wall_seconds"] = round(time.perf_counter() - started, 2)
     print(json.dumps(result) if args.json else report(result))
     return 0

@@ -20,22 +20,28 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from voiceguide.audio.files import AudioFormatError, load_audio
-from voiceguide.bench.asr import NOISE, SILENCE, UNKNOWN, Progress, audio_files, ratio
-from voiceguide.content import load_content
+from voiceguide.bench.speechbench import (
+    NOISE,
+    SILENCE,
+    UNKNOWN,
+    Progress,
+    add_options,
+    audio_files,
+    ratio,
+    run_with_recognizer,
+)
 from voiceguide.content.models import Content
 from voiceguide.dialogue.events import Heard, InputEvent
 from voiceguide.dialogue.intents import Intent
 from voiceguide.dialogue.understanding import understander_for
 from voiceguide.runtime.utterance import decide, padded, utterances
 from voiceguide.speech.recognizer import Recognizer
-from voiceguide.speech.select import ENGINES, make_recognizer
 
 #: The grammars the dialogue listens with (the over-speech ones follow from them).
 GRAMMARS = ("yes_no", "coaching", "emergency")
@@ -139,27 +145,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--data", type=Path, required=True, metavar="DIR", help="clip folder")
-    p.add_argument("--engine", choices=ENGINES, default="auto", help="recognizer (default auto)")
-    p.add_argument("--lang", default="en", help="content language (default en)")
     p.add_argument("--limit", type=int, metavar="N", help="at most N clips per folder")
-    p.add_argument("--seed", type=int, default=0, help="room noise seed")
-    p.add_argument(
-        "--whole-clip",
-        action="store_true",
-        help="decode each clip whole with 0.3 s of silence either side, not endpointed "
-        "(the old method, to compare)",
-    )
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    add_options(p)
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
-    content = load_content(args.lang)
-    try:
-        recognizer = make_recognizer(args.engine, content.grammars)
-        started = time.perf_counter()
-        result = run_bench(
+    result = run_with_recognizer(
+        "emergency",
+        args,
+        lambda recognizer, content: run_bench(
             args.data,
             recognizer,
             content,
@@ -167,11 +162,10 @@ def main(args: argparse.Namespace) -> int:
             args.seed,
             not args.quiet,
             whole_clip=args.whole_clip,
-        )
-    except (FileNotFoundError, RuntimeError) as exc:
-        print(f"voiceguide bench emergency: {exc}", file=sys.stderr)
+        ),
+    )
+    if result is None:
         return 2
-    result["wall_seconds"] = round(time.perf_counter() - started, 2)
     if args.json:
         print(json.dumps(result))
         return 0

@@ -18,11 +18,9 @@ question's timeout pass.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import statistics
 import sys
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,16 +28,24 @@ from pathlib import Path
 import numpy as np
 
 from voiceguide.audio.files import AudioFormatError, load_audio
-from voiceguide.bench.asr import NOISE, SILENCE, Int16, Progress, audio_files, ratio, silence_items
+from voiceguide.bench.asr import Int16, silence_items
+from voiceguide.bench.report import emit
+from voiceguide.bench.speechbench import (
+    NOISE,
+    SILENCE,
+    Progress,
+    add_options,
+    audio_files,
+    ratio,
+    run_with_recognizer,
+)
 from voiceguide.config import Settings
-from voiceguide.content import load_content
 from voiceguide.content.models import Content
 from voiceguide.dialogue.clock import FakeClock
 from voiceguide.dialogue.controller import Dialogue, Phase
 from voiceguide.dialogue.events import OutputEvent, Route, Speak, Tick
 from voiceguide.runtime.utterance import decide, padded, utterances
 from voiceguide.speech.recognizer import Recognizer
-from voiceguide.speech.select import ENGINES, make_recognizer
 
 KINDS = ("healthy", "injured", "unresponsive")
 #: Answers after which a screening is cut off (a loop would be a bug worth seeing).
@@ -252,17 +258,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="Speech Commands style folder: yes/, no/ and other words")  # fmt: skip
     p.add_argument("--users", type=int, default=100, metavar="N",
                    help="simulated users of each kind (default 100)")  # fmt: skip
-    p.add_argument("--seed", type=int, default=0, help="seed for users, clips and rooms")
-    p.add_argument("--engine", choices=ENGINES, default="auto", help="recognizer (default auto)")
-    p.add_argument("--lang", default="en", help="content language (default en)")
-    p.add_argument(
-        "--whole-clip",
-        action="store_true",
-        help="decode each clip whole with 0.3 s of silence either side, not endpointed "
-        "(the old method, to compare)",
-    )
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    add_options(p)
     p.set_defaults(func=main)
 
 
@@ -270,20 +266,20 @@ def main(args: argparse.Namespace) -> int:
     if args.users < 1:
         print("voiceguide bench triage: --users must be at least 1", file=sys.stderr)
         return 2
-    content = load_content(args.lang)
-    try:
-        recognizer = make_recognizer(args.engine, content.grammars)
-        started = time.perf_counter()
-        result = run_bench(
-            args.data, recognizer, content, args.users, args.seed, not args.quiet, args.whole_clip
-        )
-    except (FileNotFoundError, RuntimeError) as exc:
-        print(f"voiceguide bench triage: {exc}", file=sys.stderr)
+    result = run_with_recognizer(
+        "triage",
+        args,
+        lambda recognizer, content: run_bench(
+            args.data,
+            recognizer,
+            content,
+            args.users,
+            args.seed,
+            not args.quiet,
+            args.whole_clip,
+        ),
+    )
+    if result is None:
         return 2
-    result["wall_seconds"] = round(time.perf_counter() - started, 2)
-    if args.json:
-        print(json.dumps(result))
-        return 0
-    for key, value in result.items():
-        print(f"{key:30s} {value}")
+    emit(result, args.json)
     return 0
