@@ -19,6 +19,7 @@ import argparse
 import json
 import statistics
 import sys
+import zlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -288,7 +289,8 @@ def run_bench(
             continue
         # Each clip's own seed: the same clip gets the same room and noise whatever the
         # --limit, the methods or the order.
-        clip_rng = np.random.default_rng([seed, i])
+        name = f"{item.folder}/{item.src.name}" if isinstance(item.src, Path) else str(i)
+        clip_rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
         seconds = len(audio) / SAMPLE_RATE
         if "whole" in tallies:
             whole = audio if noise is None or snr is None else mix_at_snr(audio, noise, snr, rng)
