@@ -49,8 +49,9 @@ GRAMMARS = ("yes_no", "coaching", "emergency")
 
 def heard_emergency(
     recognizer: Recognizer, content: Content, pieces: list[np.ndarray], turn: str
-) -> bool:
-    """Whether the dialogue would take the emergency route on these utterances."""
+) -> str | None:
+    """What the dialogue would take as a call for help in these utterances (the text
+    heard), or None if it would not take the emergency route."""
     understander = understander_for(content.grammars)
 
     def emergency(event: InputEvent) -> bool:
@@ -66,11 +67,11 @@ def heard_emergency(
         if decision.event is None:
             continue
         if emergency(decision.event):
-            return True
+            return decision.event.text if isinstance(decision.event, Heard) else ""
         # The guide answers anything in a safety turn (a re-ask, a reminder), and an
         # accepted command while coaching; a rejected remark while coaching it ignores.
         guide_talking = turn != "coaching" or isinstance(decision.event, Heard)
-    return False
+    return None
 
 
 def collect(data: Path, limit: int | None) -> list[tuple[str, Path]]:
@@ -100,6 +101,7 @@ def run_bench(
     items = collect(data, limit)
     hits: dict[str, Counter[str]] = {g: Counter() for g in grammars}
     clips: Counter[str] = Counter()
+    false_heard: dict[str, list[str]] = {g: [] for g in grammars}
     unreadable = 0
     show = Progress("bench emergency", len(items), progress)
     for i, (folder, path) in enumerate(items, 1):
@@ -113,8 +115,11 @@ def run_bench(
         for g in grammars:
             rng = np.random.default_rng([seed, i])  # the same room in every grammar
             pieces = [padded(audio)] if whole_clip else utterances(content, audio, g, rng)
-            if heard_emergency(recognizer, content, pieces, g):
+            heard = heard_emergency(recognizer, content, pieces, g)
+            if heard is not None:
                 hits[g][folder] += 1
+                if folder == UNKNOWN:
+                    false_heard[g].append(f"{path.name}: {heard}")
         show.step(i)
     phrases = [f for f in clips if f != UNKNOWN]
     n_phrase = sum(clips[f] for f in phrases)
@@ -126,6 +131,7 @@ def run_bench(
         "recall_by_phrase": {
             f: {g: ratio(hits[g][f], clips[f]) for g in grammars} for f in sorted(phrases)
         },
+        "false_emergency_heard": false_heard,
         "clips": dict(sorted(clips.items())),
         "unreadable": unreadable,
     }
@@ -179,4 +185,9 @@ def main(args: argparse.Namespace) -> int:
         assert isinstance(row, dict)
         cells = ("-" if row.get(g) is None else f"{row[g]:.3f}" for g in GRAMMARS)
         print(f"{name:24s}" + "".join(f"{c:>12s}" for c in cells))
+    false_heard = result["false_emergency_heard"]
+    assert isinstance(false_heard, dict)
+    for g, heard in false_heard.items():
+        for line in heard:
+            print(f"false emergency in {g}: {line}")
     return 0
