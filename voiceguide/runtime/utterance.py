@@ -1,12 +1,13 @@
 """One utterance, decided the way the hands-free runtime decides it.
 
-``decide`` is the runtime's per-utterance step: the grammar for the turn (or the turn's
-strict over-speech grammar when the guide was talking), the recognizer, the echo rule,
-and the input event the dialogue gets. ``runtime/voice.py`` calls it for every
-utterance the endpointer cuts from the microphone; the benchmarks call it through
-``decode_as_live``, which places a recorded clip in a stream with room noise before and
-after it, cuts it with the runtime's own endpointer and decides each piece. So a figure
-from a benchmark is what a user would get, not what a whole padded clip would give.
+``decide`` is the runtime's per-utterance step: ``listening_grammar`` (the turn's grammar,
+or its strict over-speech grammar when the guide was talking), the recognizer, and
+``judge`` (the echo rule, and the input event the dialogue gets). ``runtime/voice.py`` runs
+the same three steps for every utterance the endpointer cuts from the microphone (it keeps
+the recognizer call itself, to handle its failures). The benchmarks call ``decide``
+through ``decode_as_live``, which places a recorded clip in a stream with room noise
+before and after it and cuts it with the runtime's own endpointer. So a figure from a
+benchmark is what a user would get, not what a whole padded clip would give.
 """
 
 from __future__ import annotations
