@@ -9,10 +9,13 @@ import numpy as np
 import pytest
 
 from tests.speechgen import speak
-from voiceguide.content import load_grammars
+from voiceguide.content import load_content, load_grammars
+from voiceguide.content.models import Content
 from voiceguide.dialogue.intents import Intent
+from voiceguide.runtime.utterance import decode_as_live, first_answer
 from voiceguide.speech.jsgf import build_jsgf
 from voiceguide.speech.model_store import ModelError, packaged_model, validate_model_dir
+from voiceguide.speech.recognizer import Recognition
 
 needs_espeak = pytest.mark.skipif(
     shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (scripts/setup)"
@@ -20,10 +23,15 @@ needs_espeak = pytest.mark.skipif(
 
 
 @cache
+def content() -> Content:
+    return load_content("en")
+
+
+@cache
 def sphinx():  # type: ignore[no-untyped-def]
     from voiceguide.speech.pocketsphinx_engine import PocketSphinxRecognizer
 
-    return PocketSphinxRecognizer(load_grammars("en"))
+    return PocketSphinxRecognizer(content().grammars)
 
 
 def test_jsgf_has_answers_and_garbage_branch() -> None:
@@ -35,14 +43,21 @@ def test_jsgf_has_answers_and_garbage_branch() -> None:
         build_jsgf("empty", [])
 
 
+def as_live(audio: np.ndarray, grammar: str = "yes_no", seed: int = 0) -> Recognition | None:
+    """Said into a quiet room, cut by the runtime's endpointer and decided as live."""
+    rng = np.random.default_rng(seed)
+    return first_answer(decode_as_live(sphinx(), content(), audio, grammar, rng))
+
+
 @needs_espeak
 @pytest.mark.parametrize("voice", ["en-us+f2", "en-us+f4"])
-def test_pocketsphinx_hears_yes_and_no(voice: str) -> None:
-    r = sphinx()
-    yes = r.recognize(speak("yes", voice), "yes_no")
-    no = r.recognize(speak("no", voice), "yes_no")
-    assert (yes.accepted, yes.intent) == (True, Intent.YES), yes
-    assert (no.accepted, no.intent) == (True, Intent.NO), no
+def test_pocketsphinx_hears_yes_and_no_endpointed_as_live(voice: str) -> None:
+    for seed in (0, 1):  # two rooms (different noise either side)
+        yes = as_live(speak("yes", voice), seed=seed)
+        no = as_live(speak("no", voice), seed=seed)
+        assert yes is not None and (yes.accepted, yes.intent) == (True, Intent.YES), yes
+        assert no is not None and (no.accepted, no.intent) == (True, Intent.NO), no
+        assert no.text == "no" and no.score == 1.0, no  # the n-best agreed on it
 
 
 @needs_espeak
@@ -51,8 +66,11 @@ def test_pocketsphinx_hears_yes_and_no(voice: str) -> None:
 )
 def test_pocketsphinx_never_hears_other_words_as_no(word: str) -> None:
     for voice in ("en-us", "en-us+f2", "en-us+f4", "en-gb-x-rp", "en-029", "en-us+klatt"):
-        result = sphinx().recognize(speak(word, voice, 160), "yes_no")
+        audio = speak(word, voice, 160)
+        result = sphinx().recognize(audio, "yes_no")
         assert result.intent is not Intent.NO, (word, voice, result)
+        live = as_live(audio)
+        assert live is None or live.intent is not Intent.NO, (word, voice, live)
 
 
 def test_pocketsphinx_rejects_silence_and_noise() -> None:
@@ -99,3 +117,54 @@ def test_vosk_korean_model_hears_yes_and_rejects_others() -> None:
         assert result.intent is not Intent.NO, (other, result)
     silent = r.recognize(np.zeros(16_000, dtype=np.int16), "yes_no")
     assert not silent.accepted
+
+
+class Canned:
+    """A recognizer that returns one fixed result and records what it was asked."""
+
+    def __init__(self, result: Recognition) -> None:
+        self.result = result
+        self.asked: list[tuple[str, frozenset[str]]] = []
+
+    name = "canned"
+    language = "en"
+
+    def recognize(
+        self, samples: np.ndarray, grammar: str, speaking: frozenset[str] = frozenset()
+    ) -> Recognition:
+        self.asked.append((grammar, speaking))
+        return self.result
+
+
+def test_a_rejected_no_with_text_never_reaches_the_dialogue_as_an_answer() -> None:
+    from voiceguide.dialogue.controller import Dialogue
+    from voiceguide.dialogue.events import AnswerGiven, NoMatch
+    from voiceguide.runtime.utterance import decide
+
+    doubtful = Recognition("no", None, 0.5, False, "ambiguous_no", ("no", "go"), "canned")
+    audio = np.zeros(16_000, dtype=np.int16)
+    decision = decide(Canned(doubtful), content(), audio, "yes_no")
+    assert isinstance(decision.event, NoMatch) and decision.event.text == "no"
+    dialogue = Dialogue(content())
+    dialogue.start(0.0)
+    answers = [e for e in dialogue.handle(decision.event, 1.0) if isinstance(e, AnswerGiven)]
+    assert [a.value.value for a in answers] == ["unclear"] and dialogue.question == 0
+
+
+def test_over_the_guide_only_a_real_barge_in_is_passed_on() -> None:
+    from voiceguide.dialogue.events import Heard
+    from voiceguide.runtime.utterance import decide
+
+    audio = np.zeros(16_000, dtype=np.int16)
+    guide = frozenset({"lie", "on", "your", "back", "help"})
+    echo = Recognition("help", Intent.EMERGENCY, 1.0, True, engine="canned")
+    canned = Canned(echo)
+    d = decide(canned, content(), audio, "yes_no", overlapped=True, speaking=guide)
+    assert d.echo and d.event is None and not d.barge_in
+    # The turn's strict over-speech grammar, told what the guide was saying.
+    assert canned.asked == [("over_speech_emergency", guide)]
+    real = Recognition("help", Intent.EMERGENCY, 1.0, True, engine="canned")
+    d = decide(Canned(real), content(), audio, "yes_no", True, frozenset({"lie", "on"}))
+    assert d.barge_in and isinstance(d.event, Heard) and d.event.intent is Intent.EMERGENCY
+    # Too short to be anything: not decoded at all.
+    assert decide(canned, content(), audio[:100], "yes_no").result is None

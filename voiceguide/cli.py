@@ -22,7 +22,9 @@ COMMANDS: tuple[str, ...] = (
 )  # fmt: skip
 #: Commands that still work with a broken config file: to report it, or to replace it.
 WITH_BROKEN_CONFIG: frozenset[str] = frozenset({"check", "config"})
-BENCHES: tuple[str, ...] = ("asr", "echo", "latency", "startup", "timing")
+BENCHES: tuple[str, ...] = (
+    "asr", "triage", "emergency", "echo", "latency", "startup", "timing",
+)  # fmt: skip
 
 DESCRIPTION = """\
 An offline, hands-free voice guide for hip pain.

@@ -36,7 +36,7 @@ from voiceguide.audio.vad import FRAME, RATE, Endpointer
 from voiceguide.bench.report import emit
 from voiceguide.content import Content, load_content
 from voiceguide.dialogue.intents import Intent
-from voiceguide.runtime.voice import is_barge_in, over_speech_grammar
+from voiceguide.runtime.utterance import is_barge_in, over_speech_grammar
 from voiceguide.speech.recognizer import Recognizer
 from voiceguide.speech.select import ENGINES, NoRecognizer, make_recognizer
 from voiceguide.speech.synthesis import SynthesisUnavailable, Synthesizer

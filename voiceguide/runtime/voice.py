@@ -25,27 +25,39 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceguide.audio.devices import Int16, Speaker
-from voiceguide.audio.vad import FRAME, RATE, Endpointer, Segment
+from voiceguide.audio.vad import RATE, Endpointer, Segment
 from voiceguide.content.models import Content, PromptId
 from voiceguide.dialogue.events import (
     Count,
     Heard,
     InputEvent,
-    NoMatch,
     Speak,
     VoiceChange,
 )
 from voiceguide.dialogue.intents import Intent
+from voiceguide.runtime.utterance import (
+    OVERLAP_SHARE,
+    describe,
+    is_barge_in,
+    is_overlapped,
+    judge,
+    listening_grammar,
+    over_speech_grammar,
+    to_event,
+)
 from voiceguide.speech.recognizer import Recognition, Recognizer
 from voiceguide.speech.synthesis import Pcm, Synthesizer
+
+# The per-utterance decision lives in runtime/utterance.py (the benches use it too).
+__all__ = ["OVERLAP_SHARE", "VoiceIO", "is_barge_in", "over_speech_grammar"]
+#: The runtime's Recognition-to-event mapping, under the name tests know it by.
+_event = to_event
 
 #: After the guide stops, its echo can linger in a room; keep gating this long.
 ECHO_TAIL_S = 0.35
 #: Wake-up jitter and render time allowed for, on top of the speaker's own latency: the
 #: session's clock runs this much ahead so counts can be placed exactly on the beat.
 COUNT_MARGIN_S = 0.03
-#: An utterance counts as spoken over the guide when this share of it was.
-OVERLAP_SHARE = 0.3
 #: How much microphone audio is kept for decoding (an utterance is at most 12 s).
 KEEP_S = 15.0
 #: Seconds between attempts to reopen a lost microphone.
@@ -347,20 +359,14 @@ class VoiceIO:
     ) -> None:
         endpoint = time.monotonic()
         audio = _slice(kept, seg.start, seg.end)
-        if len(audio) < FRAME:
-            return
         # Over the guide's speech if much of it was (the pre-roll alone does not count).
-        flags = [g for at, g in gated if seg.start <= at < seg.end]
-        overlapped = sum(flags) > OVERLAP_SHARE * max(1, len(flags))
-        grammar = self.grammar
-        speaking: frozenset[str] = frozenset()
-        if overlapped:
-            speaking = frozenset(self._speaking_words)
-            counting = self._speaking_words <= self._count_words
-            over = over_speech_grammar(self.content, self.grammar, counting)
-            if over is None:
-                return
-            grammar = over
+        overlapped = is_overlapped([g for at, g in gated if seg.start <= at < seg.end])
+        speaking = frozenset(self._speaking_words) if overlapped else frozenset()
+        grammar = listening_grammar(
+            self.content, audio, self.grammar, overlapped, speaking, self._count_words
+        )
+        if grammar is None:
+            return
         try:
             result = self.recognizer.recognize(audio, grammar, speaking)
         except Exception as exc:  # a model that failed to load, or broke mid-session
@@ -370,15 +376,16 @@ class VoiceIO:
             result = recovered
         decoded = time.monotonic()
         tail_s = (seg.decided_at - seg.end) / RATE
-        if overlapped:
-            if not is_barge_in(result, self._speaking_words):
-                self.stats.self_rejected += 1
-                return
+        decision = judge(result, grammar, overlapped, speaking)  # as runtime/utterance.decide
+        if decision.event is None:
+            self.stats.self_rejected += 1
+            return
+        if decision.barge_in:
             self.speaker.stop()  # Barge-in: cut the guide at once, before the dialogue.
             self.stats.barge_ins += 1
         self.stats.turns.append(TurnTiming(endpoint - tail_s, endpoint, decoded))
-        self._caption("heard", _describe(result))
-        self._events.put(_event(result))
+        self._caption("heard", describe(result))
+        self._events.put(decision.event)
 
     def _recognize_after_failure(
         self, exc: Exception, audio: Int16, grammar: str, speaking: frozenset[str]
@@ -397,17 +404,6 @@ class VoiceIO:
         return None
 
 
-def over_speech_grammar(content: Content, turn: str, counting: bool) -> str | None:
-    """The grammar for speech heard while the guide talks during ``turn`` (None: ignore)."""
-    g = content.grammars.grammars[turn]
-    return (g.over_counts if counting else None) or g.over_speech
-
-
-def is_barge_in(result: Recognition, speaking: set[str]) -> bool:
-    """An accepted result over the guide's voice that is not just the guide's own words."""
-    return result.accepted and not set(result.text.split()) <= speaking
-
-
 def _slice(kept: deque[tuple[int, Int16]], start: int, end: int) -> Int16:
     parts = []
     for at, block in kept:
@@ -418,21 +414,3 @@ def _slice(kept: deque[tuple[int, Int16]], start: int, end: int) -> Int16:
         return np.zeros(0, dtype=np.int16)
     joined: npt.NDArray[np.int16] = np.concatenate(parts)
     return joined
-
-
-def _describe(r: Recognition) -> str:
-    if r.accepted:
-        return f"{r.text} ({r.intent}, score {r.score:.2f})"
-    return f"[not understood: {r.reason}]"
-
-
-def _event(r: Recognition) -> InputEvent:
-    if r.accepted:
-        return Heard(
-            r.text,
-            intent=r.intent,
-            confidence=r.score,
-            alternatives=r.alternatives,
-            source=r.engine,
-        )
-    return NoMatch(r.reason, r.text, source=r.engine)

@@ -1,0 +1,285 @@
+"""``voiceguide bench triage``: whole screenings, the number that says whether the product
+works.
+
+Simulated users go through the real ``Dialogue`` controller. Every time it asks, the
+user answers with a fresh real recording drawn from DIR, which is said into a quiet room,
+cut by the runtime's endpointer and decided by the recognizer exactly as live
+(``runtime/utterance.py``). The first utterance decides the turn; anything the
+endpointer cuts after it is heard over the guide's next sentence, so it is judged by the
+turn's strict over-speech grammar, as the runtime would. Saying nothing lets the
+question's timeout pass.
+
+- healthy: "no" to every question (should reach coaching);
+- injured: "yes" to one red flag chosen at random, "no" to the rest (must reach the
+  emergency route);
+- unresponsive: silence, room noises or unrelated words (must reach the emergency route).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from voiceguide.audio.files import AudioFormatError, load_audio
+from voiceguide.bench.asr import Int16, silence_items
+from voiceguide.bench.report import emit
+from voiceguide.bench.speechbench import (
+    NOISE,
+    SILENCE,
+    Progress,
+    add_options,
+    audio_files,
+    ratio,
+    run_with_recognizer,
+)
+from voiceguide.config import Settings
+from voiceguide.content.models import Content
+from voiceguide.dialogue.clock import FakeClock
+from voiceguide.dialogue.controller import Dialogue, Phase
+from voiceguide.dialogue.events import OutputEvent, Route, Speak, Tick
+from voiceguide.runtime.utterance import decide, padded, utterances
+from voiceguide.speech.recognizer import Recognizer
+
+KINDS = ("healthy", "injured", "unresponsive")
+#: Answers after which a screening is cut off (a loop would be a bug worth seeing).
+MAX_ATTEMPTS = 40
+
+
+class Clips:
+    """Recordings of one kind, each drawn once before any is drawn again (reshuffled)."""
+
+    def __init__(self, name: str, sources: list[Path | Int16], rng: np.random.Generator):
+        if not sources:
+            raise FileNotFoundError(f"no {name} clips")
+        self.name, self.sources, self.rng = name, sources, rng
+        self._order: list[int] = []
+
+    def draw(self) -> Int16:
+        while True:
+            if not self._order:
+                self._order = [int(i) for i in self.rng.permutation(len(self.sources))]
+            src = self.sources[self._order.pop()]
+            if isinstance(src, np.ndarray):
+                return src
+            try:
+                return load_audio(src)
+            except AudioFormatError as exc:  # said once; the clip is not drawn again
+                print(f"bench triage: skipped {exc}", file=sys.stderr)
+                self.sources = [s for s in self.sources if s is not src]
+                if not self.sources:
+                    raise FileNotFoundError(f"no readable {self.name} clips") from None
+                self._order = []
+
+
+@dataclass
+class Pools:
+    yes: Clips
+    no: Clips
+    other: Clips
+    noise: Clips
+
+    @classmethod
+    def load(cls, data: Path, seed: int) -> Pools:
+        if not data.is_dir():
+            raise FileNotFoundError(f"{data}: not a folder")
+        rng = np.random.default_rng(seed)
+        folders = {p.name: audio_files(p) for p in data.iterdir() if p.is_dir()}
+        other: list[Path | Int16] = [
+            f for name, fs in folders.items() if name not in ("yes", "no", NOISE) for f in fs
+        ]
+        noise: list[Path | Int16] = [i.src for i in silence_items(66, seed, with_babble=True)]
+        return cls(
+            Clips("yes", list(folders.get("yes", [])), rng),
+            Clips("no", list(folders.get("no", [])), rng),
+            Clips("unrelated-word", [f for f in other if not _is_silence(f)], rng),
+            Clips("non-speech", noise, rng),
+        )
+
+
+def _is_silence(src: Path | Int16) -> bool:
+    return isinstance(src, Path) and src.parent.name == SILENCE
+
+
+@dataclass
+class Screening:
+    kind: str
+    outcome: str = ""
+    questions: int = 0
+    attempts: int = 0
+    decode_s: list[float] = field(default_factory=list)
+
+
+class User:
+    def __init__(self, kind: str, pools: Pools, rng: np.random.Generator, questions: int):
+        self.kind, self.pools, self.rng = kind, pools, rng
+        self.red_flag = int(rng.integers(questions))
+
+    def answer(self, question: int) -> Int16 | None:
+        """The clip said to this question (None: says nothing)."""
+        if self.kind == "healthy":
+            return self.pools.no.draw()
+        if self.kind == "injured":
+            return (self.pools.yes if question == self.red_flag else self.pools.no).draw()
+        pick = int(self.rng.integers(3))
+        if pick == 0:
+            return None
+        return (self.pools.noise if pick == 1 else self.pools.other).draw()
+
+
+def screen(
+    content: Content,
+    recognizer: Recognizer,
+    user: User,
+    rng: np.random.Generator,
+    seed: int,
+    whole_clip: bool = False,
+) -> Screening:
+    clock = FakeClock()
+    dialogue = Dialogue(content, Settings(language=content.locale.language, seed=seed))
+    record = Screening(user.kind)
+    out = dialogue.start(clock.now())
+    asked: set[int] = set()
+    while dialogue.phase is Phase.SCREENING and record.attempts < MAX_ATTEMPTS:
+        question = dialogue.question
+        asked.add(question)
+        turn = dialogue.grammar or "yes_no"
+        clip = user.answer(question)
+        record.attempts += 1
+        if clip is None:
+            pieces = []
+        else:
+            pieces = [padded(clip)] if whole_clip else utterances(content, clip, turn, rng)
+        clock.advance(2.0 + (0 if clip is None else len(clip) / 16_000))
+        told = False
+        spent = 0.0
+        for audio in pieces:
+            # After the first utterance the dialogue has answered and talks again: what
+            # follows is heard over the guide, judged by the strict over-speech grammar.
+            speaking = _words_spoken(out) if told else frozenset()
+            decision = decide(recognizer, content, audio, turn, told, speaking)
+            if decision.result is not None:
+                spent += decision.result.decode_seconds
+            if decision.event is None:
+                continue
+            out = dialogue.handle(decision.event, clock.now())
+            told = True
+            if dialogue.phase is not Phase.SCREENING:
+                break
+        record.decode_s.append(spent)
+        if not told and dialogue.deadline is not None:  # nothing said: the timeout passes
+            clock.set(max(clock.now(), dialogue.deadline))
+            out = dialogue.handle(Tick(), clock.now())
+    record.questions = len(asked)
+    routes = [e.to.value for e in out if isinstance(e, Route)]
+    record.outcome = routes[-1] if routes else dialogue.phase.value
+    return record
+
+
+def _words_spoken(events: list[OutputEvent]) -> frozenset[str]:
+    text = " ".join(e.text for e in events if isinstance(e, Speak))
+    return frozenset(re.findall(r"[a-z']+", text.lower()))
+
+
+def run_bench(
+    data: Path,
+    recognizer: Recognizer,
+    content: Content,
+    users: int,
+    seed: int,
+    progress: bool = True,
+    whole_clip: bool = False,
+) -> dict[str, object]:
+    pools = Pools.load(data, seed)
+    rng = np.random.default_rng(seed)
+    nq = len(content.screening.questions)
+    results: list[Screening] = []
+    show = Progress("bench triage", users * len(KINDS), progress)
+    for n in range(users):
+        for kind in KINDS:
+            user = User(kind, pools, rng, nq)
+            results.append(screen(content, recognizer, user, rng, seed * 100_003 + n, whole_clip))
+            show.step(len(results))
+    by_kind = {k: [r for r in results if r.kind == k] for k in KINDS}
+
+    def share(kind: str, outcome: str) -> float | None:
+        group = by_kind[kind]
+        return ratio(sum(r.outcome == outcome for r in group), len(group))
+
+    decode = sorted(s for r in results for s in r.decode_s)
+    attempts = sum(r.attempts for r in results)
+    questions = sum(r.questions for r in results)
+    return {
+        "engine": recognizer.name,
+        "method": "whole clip" if whole_clip else "endpointed as live",
+        "users_per_kind": users,
+        "healthy_to_coaching": share("healthy", "coaching"),
+        "injured_to_emergency": share("injured", "emergency"),
+        "unresponsive_to_emergency": share("unresponsive", "emergency"),
+        "mean_attempts": round(attempts / questions, 3) if questions else None,
+        "injured_to_coaching": share("injured", "coaching"),
+        "outcomes": {k: dict(Counter(r.outcome for r in g)) for k, g in by_kind.items()},
+        "mean_attempts_by_kind": {
+            k: round(sum(r.attempts for r in g) / max(1, sum(r.questions for r in g)), 3)
+            for k, g in by_kind.items()
+        },
+        "answers": len(decode),
+        "decode_ms_per_answer_median": round(1000 * statistics.median(decode), 1)
+        if decode
+        else None,
+        "decode_ms_per_answer_p95": round(1000 * decode[int(0.95 * (len(decode) - 1))], 1)
+        if decode
+        else None,
+    }
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "triage",
+        help="whole screenings by simulated users answering with real recordings",
+        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+        epilog=(
+            "figures: healthy_to_coaching, injured_to_emergency, unresponsive_to_emergency\n"
+            "(shares of users), mean_attempts (answers given per question asked; 1.0 = every\n"
+            "answer understood at once), decode time per answer.\n\n"
+            "examples:\n"
+            "  voiceguide bench triage --data ../shared/data/speech_commands_pool/dev\n"
+            "  voiceguide bench triage --data DIR --users 20 --seed 3 --json"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--data", type=Path, required=True, metavar="DIR",
+                   help="Speech Commands style folder: yes/, no/ and other words")  # fmt: skip
+    p.add_argument("--users", type=int, default=100, metavar="N",
+                   help="simulated users of each kind (default 100)")  # fmt: skip
+    add_options(p)
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.users < 1:
+        print("voiceguide bench triage: --users must be at least 1", file=sys.stderr)
+        return 2
+    result = run_with_recognizer(
+        "triage",
+        args,
+        lambda recognizer, content: run_bench(
+            args.data,
+            recognizer,
+            content,
+            args.users,
+            args.seed,
+            not args.quiet,
+            args.whole_clip,
+        ),
+    )
+    if result is None:
+        return 2
+    emit(result, args.json)
+    return 0
