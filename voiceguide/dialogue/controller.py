@@ -83,6 +83,7 @@ class Dialogue:
         self._resume_at = 0
         self._last_question_text = ""
         self.emergency_number = self._emergency_number()
+        self.spoken_number = "-".join(self.emergency_number)
 
     # ------------------------------------------------------------ public API
 
@@ -401,7 +402,7 @@ class Dialogue:
         if pid in (PromptId.EMERGENCY_SCRIPT, PromptId.EMERGENCY_REMINDER):
             fields = {
                 # Digits apart, so speech says "nine one one", not "nine hundred eleven".
-                "number": "-".join(self.emergency_number),
+                "number": self.spoken_number,
                 "alternatives": self.content.locale.alternatives,
             }
         return Speak(pid.value, self.content.prompts.choose(pid, self.rng, **fields))
