@@ -9,12 +9,19 @@ import hypothesis.strategies as st
 from hypothesis import given
 
 from tests.helpers import content
-from voiceguide.dialogue.coach import Coach, StepKind, compile_routine
+from voiceguide.dialogue.coach import Coach, SpeechSeconds, StepKind, compile_routine
+from voiceguide.dialogue.coach import estimated_speech as estimated
 from voiceguide.dialogue.events import Count, Speak
 
 
-def make_coach(period: float = 1.0) -> Coach:
-    return Coach(compile_routine(content(), random.Random(0)), period, 2.6)
+def make_coach(period: float = 1.0, speech: SpeechSeconds | None = None) -> Coach:
+    return Coach(compile_routine(content(), random.Random(0)), period, speech or estimated(2.6))
+
+
+def ready_if_waiting(coach: Coach, now: float) -> None:
+    """The user says "ready" the moment a setup's wait begins (as a fixed 2 s later)."""
+    if coach.waiting:
+        coach.ready(now + 2.0)
 
 
 def run(coach: Coach, t0: float, lateness: list[float]) -> list[Count]:
@@ -28,6 +35,7 @@ def run(coach: Coach, t0: float, lateness: list[float]) -> list[Count]:
         late = lateness[i % len(lateness)] if lateness else 0.0
         i += 1
         counts += [e for e in coach.advance(due + late) if isinstance(e, Count)]
+        ready_if_waiting(coach, coach.metronome.due() - coach.metronome.period)
     return counts
 
 
@@ -68,6 +76,18 @@ def test_every_count_is_on_the_metronome_grid() -> None:
         assert abs(k - round(k)) < 1e-9
 
 
+def test_nothing_moves_while_waiting_for_ready() -> None:
+    coach = make_coach()
+    coach.start(0.0)
+    said = coach.advance(1000.0)
+    assert coach.waiting and coach.next_due() is None
+    assert isinstance(said[-1], Speak) and said[-1].prompt == "ready_wait"
+    assert coach.advance(5000.0) == []
+    coach.ready(5000.0)
+    first = coach.advance(5000.0)
+    assert isinstance(first[0], Speak) and first[0].prompt.endswith(":phase0")
+
+
 def test_jump_reanchors_without_touching_the_period() -> None:
     coach = make_coach()
     coach.start(0.0)
@@ -83,7 +103,10 @@ def test_set_period_applies_from_the_next_step() -> None:
     coach.start(0.0)
     # Walk to the first count.
     while coach.current.kind is not StepKind.COUNT:
-        coach.advance(coach.next_due() or 0.0)
+        due = coach.next_due()
+        assert due is not None
+        coach.advance(due)
+        ready_if_waiting(coach, due)
     first = coach.advance(coach.next_due() or 0.0)
     assert isinstance(first[0], Count)
     due = coach.next_due()
@@ -95,15 +118,20 @@ def test_set_period_applies_from_the_next_step() -> None:
     assert abs(third[0].scheduled - second[0].scheduled - 1.6) < 1e-9
 
 
-def test_cues_get_room_to_be_spoken() -> None:
-    coach = make_coach()
+def test_cues_get_room_to_be_spoken_and_no_more_than_a_beat_extra() -> None:
+    """Each sentence gets its (injected) real length, rounded up to the next beat only."""
+
+    def length(text: str, rate: float = 1.0) -> float:
+        return 0.37 * len(text)  # any deterministic stand-in for a rendered length
+
+    coach = make_coach(speech=length)
     coach.start(0.0)
     events = []
     while not coach.finished:
         due = coach.next_due()
         assert due is not None
         events += [(due, e) for e in coach.advance(due)]
+        ready_if_waiting(coach, due)
     for (t, e), (t_next, _) in itertools.pairwise(events):
-        if isinstance(e, Speak):
-            words = len(e.text.split())
-            assert t_next - t >= words / 2.6, e.text
+        if isinstance(e, Speak) and e.prompt not in ("ready_wait", "rest"):
+            assert length(e.text) <= t_next - t < length(e.text) + 1.0 + 1e-9, e.text

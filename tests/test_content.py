@@ -94,8 +94,8 @@ def _edit(path: Path, old: str, new: str) -> None:
         ),
         (
             "grammars/en/grammars.toml",
-            'acoustic_intents = ["yes", "no", "emergency", "repeat"]',
-            'acoustic_intents = ["yes", "no", "emergency", "skip"]',
+            'acoustic_intents = ["yes", "no", "emergency", "repeat",',
+            'acoustic_intents = ["yes", "no", "emergency", "skip",',
             ["grammars.toml", "acoustic_intents lists skip"],
         ),
         (
@@ -106,14 +106,14 @@ def _edit(path: Path, old: str, new: str) -> None:
         ),
         (
             "prompts/en/prompts.toml",
-            'exercise_intro = ["Next is the {exercise}."',
-            'exercise_intro = ["Next is the {exercize}."',
+            'exercise_intro = ["Exercise {n} of {total}: the {exercise}."',
+            'exercise_intro = ["Exercise {n} of {total}: the {exercize}."',
             ["prompts.toml", "unknown placeholder", "exercize"],
         ),
         (
             "prompts/en/exercises.toml",
-            'sides = ["left", "right"]\nswitch_side = "Roll',
-            'sides = ["left", "middle"]\nswitch_side = "Roll',
+            'sides = ["left", "right"]\nswitch_side = "That side is done. Roll',
+            'sides = ["left", "middle"]\nswitch_side = "That side is done. Roll',
             ["side 'middle'"],
         ),
         (

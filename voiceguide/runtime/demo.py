@@ -83,6 +83,10 @@ class DemoResult:
     emergency_number_s: float | None = None
 
 
+def _seconds(pcm: Rendered) -> float:
+    return len(pcm.samples) / pcm.sample_rate
+
+
 class DemoRun:
     def __init__(
         self,
@@ -98,7 +102,12 @@ class DemoRun:
         captions: TextIO,
     ) -> None:
         self.content = content
-        self.dialogue = Dialogue(content, settings)
+        # Scheduled from the rendered audio's real length, as the hands-free runtime is.
+        self.dialogue = Dialogue(
+            content,
+            settings,
+            lambda text, rate=1.0: _seconds(voice(text, content.locale.tts_voice, rate, 1.0)),
+        )
         self.scenario = scenario
         self.user_voice = user_voice
         self.voice = voice
@@ -238,6 +247,7 @@ class DemoRun:
     def _waiting_for_answer(self) -> bool:
         return self.dialogue.phase in (
             Phase.SCREENING,
+            Phase.SETUP,
             Phase.PAIN_CHECK,
             Phase.EMERGENCY,
             Phase.PAUSED,
