@@ -75,6 +75,9 @@ def main(args: argparse.Namespace) -> int:
     except (SynthesisUnavailable, NoRecognizer, RuntimeError) as exc:
         print(f"voiceguide demo: {exc}", file=sys.stderr)
         return 1
+    # The simulated user's lines first: espeak-ng's output drifts with what it rendered
+    # before, so this keeps the user's voice the same whatever the guide says.
+    synth.prerender(sorted({line.say for s in scenarios for line in s.lines}), script.user_voice)
     if args.out.exists():
         shutil.rmtree(args.out)
     print(f"voiceguide demo: recognizer {recognizer.name}, output in {args.out}/", flush=True)

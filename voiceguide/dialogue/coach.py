@@ -1,9 +1,12 @@
 """The exercise coach: a routine compiled to steps, and a drift-free schedule for them.
 
-Every step starts on a beat of a metronome anchored at an instant ``t0``: step k is due
-at ``t0 + beats_before_k * period``. Speaking time never pushes later counts back, so
-there is no accumulated drift; only an explicit event (pause, repeat, a new pace, the
-user's "ready" after a setup) re-anchors the metronome.
+Every step is due at a fixed offset from an instant ``t0``: step k at ``t0 + sum of
+the lengths of steps 0..k-1``, where a count lasts one period, a gap its seconds, and a
+sentence its spoken length plus a short breath. Late wake-ups never push later steps
+back, so there is no accumulated drift, and the counts of a hold are exactly one period
+apart; only an explicit event (pause, repeat, a new pace, the user's "ready" after a
+setup) re-anchors the schedule. A sentence gets its real length, not a whole number of
+beats, so no dead air is left after it.
 
 How long a sentence takes to say comes from an injected ``SpeechSeconds``: the runtime
 gives the synthesizer's real rendered length, tests and text mode an estimate.
@@ -11,7 +14,6 @@ gives the synthesizer's real rendered length, tests and text mode an estimate.
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass
 from enum import StrEnum
@@ -179,30 +181,33 @@ def _progress(content: Content, rng: random.Random, n: int, total: int) -> str:
     )
 
 
+#: Quiet after each sentence before the next step, so cues do not run together.
+BREATH_S = 0.25
+
+
 class Metronome:
-    """Maps step indices to due instants: ``anchor + beats * period``."""
+    """Maps step indices to due instants: ``anchor + offset``."""
 
     def __init__(self, period: float, speech_seconds: SpeechSeconds) -> None:
         self.period = period
         self.rate = 1.0
         self.speech_seconds = speech_seconds
         self.anchor = 0.0
-        self.beats = 0
+        self.offset = 0.0
 
-    def beats_for(self, step: Step) -> int:
+    def seconds_for(self, step: Step) -> float:
         if step.kind is StepKind.COUNT:
-            return 1
+            return self.period
         if step.kind is StepKind.GAP:
-            return max(1, math.ceil(step.seconds / self.period - 1e-9))
-        secs = self.speech_seconds(step.text, self.rate)
-        return max(1, math.ceil(secs / self.period - 1e-9))
+            return step.seconds
+        return self.speech_seconds(step.text, self.rate) + BREATH_S
 
     def due(self) -> float:
-        return self.anchor + self.beats * self.period
+        return self.anchor + self.offset
 
-    def reanchor(self, t: float, beats: int = 0) -> None:
+    def reanchor(self, t: float, lead: float = 0.0) -> None:
         self.anchor = t
-        self.beats = beats
+        self.offset = lead
 
 
 class Coach:
@@ -251,14 +256,14 @@ class Coach:
                     self.last_cue_index = self.index
             elif step.kind is StepKind.COUNT:
                 out.append(Count(step.exercise_id, step.n, step.text, due))
-            self.metronome.beats += self.metronome.beats_for(step)
+            self.metronome.offset += self.metronome.seconds_for(step)
             self.index += 1
             self.waiting = step.kind is StepKind.READY
         return out
 
-    def ready(self, now: float, lead_beats: int = 0) -> None:
-        """The user is in position: the first movement follows ``lead_beats`` after now."""
-        self.jump(self.index, now, lead_beats)
+    def ready(self, now: float, lead: float = 0.0) -> None:
+        """The user is in position: the first movement follows ``lead`` seconds after now."""
+        self.jump(self.index, now, lead)
 
     def setup_point(self) -> int:
         """While waiting for "ready": the start of the setup just said."""
@@ -271,16 +276,16 @@ class Coach:
             return self.speaking_index
         return self.index
 
-    def jump(self, index: int, now: float, lead_beats: int = 0) -> None:
-        """Continue from step ``index``, its first beat ``lead_beats`` after ``now``."""
+    def jump(self, index: int, now: float, lead: float = 0.0) -> None:
+        """Continue from step ``index``, due ``lead`` seconds after ``now``."""
         self.index = max(0, min(index, len(self.steps)))
         self.waiting = False
         self.speaking_index = -1
-        self.metronome.reanchor(now, lead_beats)
+        self.metronome.reanchor(now, lead)
 
-    def speak_now_beats(self, text: str) -> int:
-        """Beats to leave for a sentence said now, before the schedule goes on."""
-        return self.metronome.beats_for(Step(StepKind.SAY, text=text))
+    def speak_now_seconds(self, text: str) -> float:
+        """Time to leave for a sentence said now, before the schedule goes on."""
+        return self.metronome.seconds_for(Step(StepKind.SAY, text=text))
 
     def resume_point(self) -> int:
         """The start of the repetition in progress: a resumed hold is counted afresh.

@@ -406,7 +406,7 @@ class Dialogue:
         self.phase = Phase.COACHING
         self.deadline = None
         begin = self._say(PromptId.READY_TIMEOUT)
-        coach.ready(now, coach.speak_now_beats(begin.text))
+        coach.ready(now, coach.speak_now_seconds(begin.text))
         return [begin]
 
     def _coaching(self, intent: Intent | None, now: float) -> list[OutputEvent]:
@@ -457,7 +457,7 @@ class Dialogue:
             pid = PromptId.PAUSED_HELP if paused else PromptId.COACHING_HELP
             speak = self._say(pid)
             if not paused:
-                coach.jump(coach.interrupted_point(now), now, coach.speak_now_beats(speak.text))
+                coach.jump(coach.interrupted_point(now), now, coach.speak_now_seconds(speak.text))
                 return [CommandApplied(intent), HaltSpeech(), speak]
             return [CommandApplied(intent), speak]
         voice = self._voice_command(intent)
@@ -468,7 +468,7 @@ class Dialogue:
             if intent in (Intent.SLOWER, Intent.FASTER):
                 coach.metronome.period = self.period
             spoken = " ".join(e.text for e in voice if isinstance(e, Speak))
-            coach.jump(coach.interrupted_point(now), now, coach.speak_now_beats(spoken))
+            coach.jump(coach.interrupted_point(now), now, coach.speak_now_seconds(spoken))
             return [HaltSpeech(), *voice]
         return voice
 
@@ -477,7 +477,7 @@ class Dialogue:
         self.phase = Phase.COACHING
         self.deadline = None
         speak = self._say(pid)
-        self.coach.jump(index, now, self.coach.speak_now_beats(speak.text))
+        self.coach.jump(index, now, self.coach.speak_now_seconds(speak.text))
         return [speak, Listen("coaching"), *self._run_coach(now)]
 
     def _halt_for_pain(self, intent: Intent, now: float) -> list[OutputEvent]:
