@@ -279,3 +279,40 @@ def test_a_spoken_command_during_a_question_is_applied_not_counted(word: str) ->
         )
     assert d.dialogue.phase is Phase.SCREENING and d.dialogue.unclear == 0
     assert RouteTo.EMERGENCY not in [e.to for e in d.out if isinstance(e, Route)]
+
+
+class _TimedSink:
+    """An output sink that, like the hands-free runtime, knows real speech lengths."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def speech_seconds(self, text: str, rate: float = 1.0) -> float:
+        self.asked.append(text)
+        return 2.0
+
+    def speak(self, event: Speak) -> None: ...
+    def count(self, event: object) -> None: ...
+    def halt(self) -> None: ...
+    def listen(self, grammar: str) -> None: ...
+    def voice(self, event: object) -> None: ...
+    def finish(self) -> None: ...
+
+
+def test_the_session_schedules_from_the_sinks_real_speech_lengths() -> None:
+    from voiceguide.dialogue.clock import FakeClock
+    from voiceguide.runtime.session import Session
+
+    d = Dialogue(content(), Settings(seed=0))
+    sink = _TimedSink()
+    Session(d, FakeClock(), _NoInput(), sink)
+    out = d.start(0.0)
+    said = [e for e in out if isinstance(e, Speak)]
+    wake = next(e.at for e in out if isinstance(e, WakeAt))
+    assert [s.text for s in said] == sink.asked
+    assert wake == 2.0 * len(said) + d.settings.answer_timeout_s
+
+
+class _NoInput:
+    def get(self, timeout: float | None) -> None:
+        return None
