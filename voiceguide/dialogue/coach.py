@@ -182,7 +182,7 @@ def _progress(content: Content, rng: random.Random, n: int, total: int) -> str:
 
 
 #: Quiet after each sentence before the next step, so cues do not run together.
-BREATH_S = 0.25
+BREATH_S = 0.2
 
 
 class Metronome:
