@@ -6,15 +6,29 @@ import itertools
 import random
 
 import hypothesis.strategies as st
+import pytest
 from hypothesis import given
 
 from tests.helpers import content
-from voiceguide.dialogue.coach import Coach, StepKind, compile_routine
+from voiceguide.dialogue.coach import (
+    BREATH_S,
+    Coach,
+    SpeechSeconds,
+    StepKind,
+    compile_routine,
+)
+from voiceguide.dialogue.coach import estimated_speech as estimated
 from voiceguide.dialogue.events import Count, Speak
 
 
-def make_coach(period: float = 1.0) -> Coach:
-    return Coach(compile_routine(content(), random.Random(0)), period, 2.6)
+def make_coach(period: float = 1.0, speech: SpeechSeconds | None = None) -> Coach:
+    return Coach(compile_routine(content(), random.Random(0)), period, speech or estimated(2.6))
+
+
+def ready_if_waiting(coach: Coach, now: float) -> None:
+    """The user says "ready" the moment a setup's wait begins (as a fixed 2 s later)."""
+    if coach.waiting:
+        coach.ready(now + 2.0)
 
 
 def run(coach: Coach, t0: float, lateness: list[float]) -> list[Count]:
@@ -28,6 +42,7 @@ def run(coach: Coach, t0: float, lateness: list[float]) -> list[Count]:
         late = lateness[i % len(lateness)] if lateness else 0.0
         i += 1
         counts += [e for e in coach.advance(due + late) if isinstance(e, Count)]
+        ready_if_waiting(coach, coach.speaking_until)
     return counts
 
 
@@ -76,11 +91,26 @@ def test_late_wake_ups_never_shift_the_schedule(wake_ups: list[tuple[float, floa
     assert counts == ideal
 
 
-def test_every_count_is_on_the_metronome_grid() -> None:
-    counts = run(make_coach(), 7.0, [0.3])
-    for c in counts:
-        k = (c.scheduled - 7.0) / 1.0
-        assert abs(k - round(k)) < 1e-9
+def test_the_schedule_is_fixed_by_the_anchor_and_the_spoken_lengths() -> None:
+    """Moving the start moves every count by exactly as much: nothing depends on when
+    the runtime happened to wake."""
+    a = run(make_coach(), 0.0, [0.3])
+    b = run(make_coach(), 7.0, [0.0, 0.6])
+    assert len(a) == len(b) > 0
+    for x, y in zip(a, b, strict=True):
+        assert abs(y.scheduled - x.scheduled - 7.0) < 1e-9
+
+
+def test_nothing_moves_while_waiting_for_ready() -> None:
+    coach = make_coach()
+    coach.start(0.0)
+    said = coach.advance(1000.0)
+    assert coach.waiting and coach.next_due() is None
+    assert isinstance(said[-1], Speak) and said[-1].prompt == "ready_wait"
+    assert coach.advance(5000.0) == []
+    coach.ready(5000.0)
+    first = coach.advance(5000.0)
+    assert isinstance(first[0], Speak) and first[0].prompt.endswith(":phase0")
 
 
 def test_jump_reanchors_without_touching_the_period() -> None:
@@ -88,7 +118,7 @@ def test_jump_reanchors_without_touching_the_period() -> None:
     coach.start(0.0)
     coach.advance(30.0)
     index = coach.index
-    coach.jump(coach.resume_point(), 100.0, lead_beats=2)
+    coach.jump(coach.resume_point(), 100.0, lead=2.0)
     assert coach.next_due() == 102.0
     assert coach.index <= index
 
@@ -98,7 +128,10 @@ def test_set_period_applies_from_the_next_step() -> None:
     coach.start(0.0)
     # Walk to the first count.
     while coach.current.kind is not StepKind.COUNT:
-        coach.advance(coach.next_due() or 0.0)
+        due = coach.next_due()
+        assert due is not None
+        coach.advance(due)
+        ready_if_waiting(coach, due)
     first = coach.advance(coach.next_due() or 0.0)
     assert isinstance(first[0], Count)
     due = coach.next_due()
@@ -110,15 +143,20 @@ def test_set_period_applies_from_the_next_step() -> None:
     assert abs(third[0].scheduled - second[0].scheduled - 1.6) < 1e-9
 
 
-def test_cues_get_room_to_be_spoken() -> None:
-    coach = make_coach()
+def test_cues_get_room_to_be_spoken_and_no_dead_air() -> None:
+    """Each sentence gets its (injected) real length and a breath: no more, no less."""
+
+    def length(text: str, rate: float = 1.0) -> float:
+        return 0.37 * len(text)  # any deterministic stand-in for a rendered length
+
+    coach = make_coach(speech=length)
     coach.start(0.0)
     events = []
     while not coach.finished:
         due = coach.next_due()
         assert due is not None
         events += [(due, e) for e in coach.advance(due)]
+        ready_if_waiting(coach, due)
     for (t, e), (t_next, _) in itertools.pairwise(events):
-        if isinstance(e, Speak):
-            words = len(e.text.split())
-            assert t_next - t >= words / 2.6, e.text
+        if isinstance(e, Speak) and e.prompt not in ("ready_wait", "rest"):
+            assert t_next - t == pytest.approx(length(e.text) + BREATH_S), e.text

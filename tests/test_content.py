@@ -94,8 +94,8 @@ def _edit(path: Path, old: str, new: str) -> None:
         ),
         (
             "grammars/en/grammars.toml",
-            'acoustic_intents = ["yes", "no", "emergency", "repeat"]',
-            'acoustic_intents = ["yes", "no", "emergency", "skip"]',
+            'acoustic_intents = ["yes", "no", "emergency", "repeat",',
+            'acoustic_intents = ["yes", "no", "emergency", "skip",',
             ["grammars.toml", "acoustic_intents lists skip"],
         ),
         (
@@ -106,8 +106,8 @@ def _edit(path: Path, old: str, new: str) -> None:
         ),
         (
             "prompts/en/prompts.toml",
-            'exercise_intro = ["Next is the {exercise}."',
-            'exercise_intro = ["Next is the {exercize}."',
+            'exercise_intro = ["Exercise {n} of {total}: the {exercise}."',
+            'exercise_intro = ["Exercise {n} of {total}: the {exercize}."',
             ["prompts.toml", "unknown placeholder", "exercize"],
         ),
         # Content that parses but would break the emergency route (issue 8, item 4).
@@ -186,8 +186,8 @@ def _edit(path: Path, old: str, new: str) -> None:
         ("grammars/en/garbage.toml", "words = [", 'words = ["ok\u00e9", ', ["garbage word"]),
         (
             "prompts/en/exercises.toml",
-            'sides = ["left", "right"]\nswitch_side = "Roll',
-            'sides = ["left", "middle"]\nswitch_side = "Roll',
+            'sides = ["left", "right"]\nswitch_side = "That side is done. Roll',
+            'sides = ["left", "middle"]\nswitch_side = "That side is done. Roll',
             ["side 'middle'"],
         ),
         (

@@ -35,6 +35,20 @@ def test_demo_shows_both_routes(demo: tuple[Path, str]) -> None:
     assert "guide: " in stdout and "user: " in stdout
 
 
+def test_demo_summary_reports_what_is_heard_when(demo: tuple[Path, str]) -> None:
+    out, stdout = demo
+    summary = {s["scenario"]: s for s in json.loads((out / "summary.json").read_text())}
+    # The number within the first five seconds of the emergency message.
+    spoken_at = summary["emergency"]["emergency_number_first_spoken_s"]
+    assert spoken_at is not None and 0 < spoken_at <= 5.0
+    # Launch to the first movement, with the simulated user's own time taken out.
+    coaching = summary["coaching"]
+    instant = coaching["first_movement_instant_answers_s"]
+    assert instant is not None and 20 < instant <= 45.0
+    assert coaching["first_movement_s"] > instant
+    assert "first exercise movement" in stdout and "emergency number first spoken" in stdout
+
+
 def test_demo_writes_speech_and_logs(demo: tuple[Path, str]) -> None:
     out, _ = demo
     for scenario in ("emergency", "coaching"):
@@ -51,6 +65,8 @@ def test_demo_writes_speech_and_logs(demo: tuple[Path, str]) -> None:
     ]
     commands = [e["name"] for e in coaching if e["type"] == "command"]
     assert "pause" in commands and "resume" in commands
+    prompts = [e["prompt"] for e in coaching if e["type"] == "prompt"]
+    assert "ready_wait" in prompts and "rest" in prompts
 
 
 def test_demo_rejects_unknown_scenario(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
 """The four safety rules as properties over generated sessions.
 
 The checks do not trust the dialogue's own understanding: what counts as a confident
-"no" or an emergency word is recomputed here from the grammar data with regular
-expressions, independently of ``voiceguide.dialogue.understanding``.
+"no" or an emergency word is recomputed here from the grammar data (and each question's
+own whole-sentence answers) with regular expressions, independently of
+``voiceguide.dialogue.understanding``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from voiceguide.dialogue.events import (
     Route,
     RouteTo,
     Silence,
+    Speak,
     Tick,
 )
 from voiceguide.dialogue.intents import Answer, Intent
@@ -48,21 +50,33 @@ def _alternation(words: list[str]) -> str:
 
 
 _FILLER = _alternation(BOOK.understanding.fillers)
-ONLY_NO = re.compile(rf"^(?:(?:{_alternation(BOOK.phrases['no'])}|{_FILLER})(?: |$))+$")
+#: Per question: an utterance made only of no-phrases (the grammar's, and the question's
+#: own whole-sentence "no" answers such as "i can walk") and fillers.
+ONLY_NO = {
+    q.id: re.compile(
+        rf"^(?:(?:{_alternation([*BOOK.phrases['no'], *q.answers.no])}|{_FILLER})(?: |$))+$"
+    )
+    for q in content().screening.questions
+}
 _EMERGENCY = re.compile(rf"(?:^| )(?:{_alternation(BOOK.phrases['emergency'])})(?: |$)")
 _PAIN = re.compile(rf"(?:^| )(?:{_alternation(BOOK.phrases['pain'])})(?: |$)")
+_STOP = {_norm(p) for p in BOOK.phrases["stop"]}
+QUESTION_ANSWERS = sorted(
+    {p for q in content().screening.questions for p in [*q.answers.yes, *q.answers.no]}
+)
 
 
-def is_confident_no(event: InputEvent) -> bool:
+def is_confident_no(event: InputEvent, qid: str) -> bool:
     if not isinstance(event, Heard) or event.confidence < NO_MIN:
         return False
     if has_emergency_word(event):
         return False
+    only_no = ONLY_NO[qid]
     if event.intent is not None:
         return event.intent is Intent.NO and (
-            not event.text or bool(ONLY_NO.match(_norm(event.text)))
+            not event.text or bool(only_no.match(_norm(event.text)))
         )
-    return bool(ONLY_NO.match(_norm(event.text)))
+    return bool(only_no.match(_norm(event.text)))
 
 
 def has_emergency_word(event: InputEvent) -> bool:
@@ -71,15 +85,28 @@ def has_emergency_word(event: InputEvent) -> bool:
     )
 
 
-def halts_count(event: InputEvent) -> bool:
+def is_pain(event: InputEvent) -> bool:
     if not isinstance(event, Heard):
         return False
-    text = _norm(event.text)
-    return (
-        event.intent in (Intent.PAIN, Intent.STOP)
-        or bool(_PAIN.search(text))
-        or text in {_norm(p) for p in BOOK.phrases["stop"]}
-    )
+    return event.intent is Intent.PAIN or bool(_PAIN.search(_norm(event.text)))
+
+
+def is_stop(event: InputEvent) -> bool:
+    if not isinstance(event, Heard) or is_pain(event):
+        return False
+    return event.intent is Intent.STOP or _norm(event.text) in _STOP
+
+
+def counts_out_of_place(out: list[OutputEvent], before: Phase, after: Phase) -> bool:
+    """Counts where there must be none. Only a coach that was counting may count, up to
+    the moment it asks for "ready" after the next setup (and not at all after that)."""
+    counts = [i for i, e in enumerate(out) if isinstance(e, Count)]
+    if not counts:
+        return False
+    if before is not Phase.COACHING or after is not Phase.SETUP:
+        return True
+    waits = [i for i, e in enumerate(out) if isinstance(e, Speak) and e.prompt == "ready_wait"]
+    return not waits or counts[-1] > waits[-1]
 
 
 def words(intent: str) -> st.SearchStrategy[str]:
@@ -102,6 +129,9 @@ TEXT = st.one_of(
     words("emergency"),
     words("emergency").map(lambda w: f"no {w}"),
     words("pain"),
+    st.sampled_from(QUESTION_ANSWERS),
+    st.sampled_from(QUESTION_ANSWERS).map(lambda w: f"no {w}"),
+    st.sampled_from(QUESTION_ANSWERS).map(lambda w: f"yes {w}"),
     st.sampled_from(
         [
             p
@@ -117,6 +147,8 @@ TEXT = st.one_of(
                 "quieter",
                 "help",
                 "end",
+                "quiet",
+                "false_alarm",
             )
             for p in BOOK.phrases[i]
         ]
@@ -163,11 +195,21 @@ class SessionMachine(RuleBasedStateMachine):
             if before is not Phase.EMERGENCY:
                 assert RouteTo.EMERGENCY in routes
 
+        # The way back from the emergency route is the whole screening, never coaching.
+        if before is Phase.EMERGENCY:
+            assert after in (Phase.EMERGENCY, Phase.SCREENING, Phase.ENDED), (event, out)
+            assert RouteTo.COACHING not in routes
+        if RouteTo.SCREENING in routes:
+            assert before is Phase.EMERGENCY and after is Phase.SCREENING, (event, out)
+            assert self.d.dialogue.current_question_id == QUESTIONS[0]
+            self.confident_nos = []
+            self.unclear_run = 0
+
         if before is Phase.SCREENING and qid is not None:
             no_answers = [e for e in out if isinstance(e, AnswerGiven) and e.value is Answer.NO]
             # Rule 1 (per step): a "no" is only recorded for an independently confident no.
             if no_answers:
-                assert is_confident_no(event), (event, out)
+                assert is_confident_no(event, qid), (event, out)
                 self.confident_nos.append(qid)
             # Rule 2: "yes" to a red flag goes to emergency.
             if any(isinstance(e, AnswerGiven) and e.value is Answer.YES for e in out):
@@ -184,22 +226,26 @@ class SessionMachine(RuleBasedStateMachine):
         if RouteTo.COACHING in routes:
             assert self.confident_nos == QUESTIONS, self.confident_nos
 
-        # Rule 4: pain or stop during an exercise halts the count at once.
-        if before is Phase.COACHING and halts_count(event) and not has_emergency_word(event):
-            assert after in (Phase.PAIN_CHECK,), (event, out)
+        # Rule 4: pain or stop during an exercise halts the count at once; pain asks
+        # about the pain, "stop" offers to resume or finish.
+        exercising = before in (Phase.COACHING, Phase.SETUP)
+        if exercising and (is_pain(event) or is_stop(event)) and not has_emergency_word(event):
+            assert after is (Phase.PAIN_CHECK if is_pain(event) else Phase.PAUSED), (event, out)
             assert any(isinstance(e, HaltSpeech) for e in out)
             assert not any(isinstance(e, Count) for e in out)
             self.halted = True
         if after is Phase.COACHING:
             self.halted = False
         if self.halted or after is not Phase.COACHING:
-            assert not any(isinstance(e, Count) for e in out), (before, after, event, out)
+            assert not counts_out_of_place(out, before, after), (before, after, event, out)
         return out
 
     def _ticks(self, dt: float) -> None:
+        before = self.d.dialogue.phase
         got = self.d.run_until(self.d.now + dt)
-        if self.halted or self.d.dialogue.phase is not Phase.COACHING:
-            assert not any(isinstance(e, Count) for e in got), got
+        after = self.d.dialogue.phase
+        if self.halted or after is not Phase.COACHING:
+            assert not counts_out_of_place(got, before, after), got
 
     @rule(event=EVENTS, dt=st.floats(0.0, 3.0))
     def user_says(self, event: InputEvent, dt: float) -> None:
@@ -215,14 +261,17 @@ class SessionMachine(RuleBasedStateMachine):
         # Biases the walk past the screening so the coaching rules get exercised too.
         self._send(Heard(no, confidence=conf), 0.5)
 
-    @precondition(lambda self: self.d.dialogue.phase is Phase.COACHING)
+    @precondition(lambda self: self.d.dialogue.phase in (Phase.COACHING, Phase.SETUP))
     @rule(dt=st.floats(0.5, 20.0), word=st.sampled_from(["it hurts", "stop", "ouch", "pain"]))
     def pain_mid_exercise(self, dt: float, word: str) -> None:
         self._ticks(dt)
         self._send(Heard(word), 0.01)
 
     @precondition(
-        lambda self: self.d.dialogue.phase in (Phase.COACHING, Phase.PAUSED, Phase.PAIN_CHECK)
+        lambda self: (
+            self.d.dialogue.phase
+            in (Phase.COACHING, Phase.SETUP, Phase.PAUSED, Phase.PAIN_CHECK, Phase.EMERGENCY)
+        )
     )
     @rule(
         dt=st.floats(0.0, 15.0),
@@ -242,6 +291,12 @@ class SessionMachine(RuleBasedStateMachine):
                 "I can't move",
                 "call for help",
                 "emergency",
+                "ready",
+                "stop",
+                "finish",
+                "I called",
+                "false alarm",
+                "I'm okay",
             ]
         ),
     )
@@ -251,8 +306,11 @@ class SessionMachine(RuleBasedStateMachine):
 
     @invariant()
     def counts_only_while_coaching(self) -> None:
+        # Since the screening last (re)started, nothing has been counted.
         if self.d.dialogue.phase in (Phase.SCREENING, Phase.NOT_STARTED):
-            assert not any(isinstance(e, Count) for e in self.d.out)
+            starts = [i for i, e in enumerate(self.d.out) if isinstance(e, Route)]
+            since = starts[-1] if starts else 0
+            assert not any(isinstance(e, Count) for e in self.d.out[since:])
 
 
 SessionMachine.TestCase.settings = settings(stateful_step_count=40)

@@ -82,8 +82,8 @@ class Live:
 
 def test_yes_goes_to_emergency_and_log_is_private(tmp_path: Path) -> None:
     out, log = run_piped(["no", "yes"], tmp_path)
-    assert "Do not try to push, pull or pop the hip" in out
-    assert "9-1-1" in out
+    assert "Do not try to put the hip back yourself" in out
+    assert "call nine one one now" in out and "9" not in out
     routes = [r for r in log if r["type"] == "route"]
     assert routes == [routes[0]] and routes[0]["to"] == "emergency"
     assert stat.S_IMODE(os.stat(tmp_path / "session.jsonl").st_mode) == 0o600
@@ -116,11 +116,33 @@ def test_log_appends_and_keeps_whole_lines(tmp_path: Path) -> None:
     assert sum(1 for r in records if r["type"] == "route") == 2
 
 
-@pytest.mark.parametrize("bad", [["--region", "ZZ"], ["--emergency-number", "12ab"]])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ["--region", "ZZ"],
+        ["--emergency-number", "12ab"],
+        ["--emergency-number", "+1234567890123456"],
+        ["--emergency-number", "1+23"],
+    ],
+)
 def test_bad_options_are_clear(tmp_path: Path, bad: list[str]) -> None:
     proc = subprocess.run([*CMD, *bad], input="", capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "voiceguide run:" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("number", "spoken"),
+    [
+        ("5551234", "five five five, one two three four"),
+        ("+44 20 7946 0958", "plus four four two, zero seven nine, four six zero, nine five eight"),
+    ],
+)
+def test_a_phone_number_of_ones_own_is_spoken_digit_by_digit(
+    tmp_path: Path, number: str, spoken: str
+) -> None:
+    out, _ = run_piped(["yes"], tmp_path, "--emergency-number", number)
+    assert f"call {spoken} now" in out and "nine one one" in out  # the region's, after it
 
 
 def test_emergency_word_mid_exercise(tmp_path: Path) -> None:
@@ -128,9 +150,11 @@ def test_emergency_word_mid_exercise(tmp_path: Path) -> None:
     for _ in range(N):
         s.say("no")
     s.expect("glute bridge")
+    s.expect("say ready")
+    s.say("ready")
     s.expect("two")
     s.say("I can't move")
-    s.expect("Do not try to push")
+    s.expect("Do not try to put the hip back")
     s.say("end session")
     code, log = s.close()
     assert code == 0
@@ -146,6 +170,8 @@ def test_full_coaching_with_pause_resume_skip_stop(tmp_path: Path) -> None:
     for _ in range(N):
         s.say("no")
     s.expect("glute bridge")
+    s.expect("say ready")
+    s.say("ready")
     s.expect("two")
     s.say("pause")
     s.expect("paused")
@@ -153,8 +179,9 @@ def test_full_coaching_with_pause_resume_skip_stop(tmp_path: Path) -> None:
     s.expect("one")
     s.say("skip")
     s.expect("clamshell")
-    s.say("stop")
-    s.expect("sharp")
+    s.expect("say ready")
+    s.say("it hurts")
+    s.expect("mild ache")
     s.say("no")
     s.expect("rest")
     s.say("stop")
@@ -162,5 +189,5 @@ def test_full_coaching_with_pause_resume_skip_stop(tmp_path: Path) -> None:
     code, log = s.close()
     assert code == 0
     commands = [r["name"] for r in log if r["type"] == "command"]
-    assert commands == ["pause", "resume", "skip", "stop", "stop"]
+    assert commands == ["resume", "pause", "resume", "skip", "pain", "stop"]
     assert log[-1]["type"] == "end" and log[-1]["reason"] == "stopped by the user"

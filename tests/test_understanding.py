@@ -46,6 +46,27 @@ NO_WORDS = {w for p in content().grammars.phrases["no"] for w in normalize(p)}
         ("could you call for help", Intent.EMERGENCY),
         ("repeat", Intent.REPEAT),
         ("pause", None),  # not an answer to a yes/no question
+        # Natural answers people give.
+        ("absolutely not", Intent.NO),
+        ("Certainly not.", Intent.NO),
+        ("of course not", Intent.NO),
+        ("not really", Intent.NO),
+        ("well, I don't think so", Intent.NO),
+        ("of course", Intent.YES),
+        ("certainly", Intent.YES),
+        ("absolutely", Intent.YES),
+        ("yes, definitely", Intent.YES),
+        # Mixed or self-correcting answers stay unclear, never the opposite.
+        ("yes... actually no", None),
+        ("no, actually yes", None),
+        ("no wait yes", None),
+        ("of course, not really", None),
+        ("absolutely, no", None),
+        ("not really, yes", None),
+        ("certainly not sure", None),
+        ("I can walk", None),  # a sentence answer belongs to its own question only
+        ("louder", Intent.LOUDER),  # applied, then the question is asked again
+        ("slower", Intent.SLOWER),
     ],
 )
 def test_yes_no_answers(text: str, expected: Intent | None) -> None:
@@ -72,6 +93,23 @@ def test_yes_no_answers(text: str, expected: Intent | None) -> None:
 )
 def test_coaching_commands(text: str, expected: Intent | None) -> None:
     assert U.understand(text, "coaching") is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I can't stand", Intent.YES),
+        ("I can walk", Intent.NO),
+        ("no, I can walk", Intent.NO),
+        ("yes, I can walk", None),
+        ("I can walk but it hurts", None),
+        ("I can't walk", Intent.YES),
+        ("I can't move", Intent.EMERGENCY),
+    ],
+)
+def test_whole_sentence_answers_of_one_question(text: str, expected: Intent | None) -> None:
+    question = next(q for q in content().screening.questions if q.id == "cannot_bear_weight")
+    assert U.understand(text, "yes_no", question.answers) is expected
 
 
 _BOOK = content().grammars

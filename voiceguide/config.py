@@ -107,8 +107,9 @@ class Settings(BaseSettings):
     language: str = "en"
     #: Region whose emergency number is spoken (keys of locale.toml [emergency_numbers]).
     region: str | None = None
-    #: Overrides the region's number, e.g. for a care home's own line.
-    emergency_number: Annotated[str | None, Field(pattern=r"^[0-9]{2,6}$")] = None
+    #: Overrides the region's number, e.g. for a care home's own line: what a phone can
+    #: dial (digits, an optional leading "+", at most 15 digits), spoken digit by digit.
+    emergency_number: Annotated[str | None, Field(pattern=r"^\+?[0-9]{2,15}$")] = None
     seed: int | None = None
 
     # A bound comes before the value it bounds (BOUNDED): the value's check reads it.

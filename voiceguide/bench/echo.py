@@ -71,13 +71,17 @@ class Tally:
 def guide_lines(content: Content) -> list[Line]:
     """Everything the guide says while someone might talk over it, with its turn."""
     p = content.prompts
+    number = content.locale.say_number(next(iter(content.locale.emergency_numbers.values())))
+    side = next(iter(p.side_names.values()), "")
     fields = {
         "exercise": content.routine.exercises[0].name,
-        "side": next(iter(p.side_names.values()), ""),
-        "number": next(iter(content.locale.emergency_numbers.values())),
-        "alternatives": content.locale.alternatives,
+        "side": side,
+        "other": number,
+        "number": number,
+        "n": p.count_word(2),
+        "total": p.count_word(8),
     }
-    emergency = {"emergency_script", "emergency_reminder", "emergency_options"}
+    emergency = {pid for pid in p.prompts if pid.startswith("emergency_")}
     screening = {"welcome", "screening_intro", "screening_help"}
     lines: list[Line] = []
     for pid, variants in p.prompts.items():
@@ -86,9 +90,8 @@ def guide_lines(content: Content) -> list[Line]:
     for q in content.screening.questions:
         lines += [Line(t, "yes_no") for t in q.ask + q.rephrase]
     for ex in content.routine.exercises:
-        texts = [*ex.setup, ex.release, ex.switch_side]
-        texts += [t for ph in ex.phases for t in (ph.cue, ph.short)]
-        lines += [Line(t, "coaching") for t in texts if t]
+        sided = {"side": side, "other": side}
+        lines += [Line(t.format(**sided) if ex.sides else t, "coaching") for t in ex.texts() if t]
     # Counting: ten counts one second apart, said as one stretch of speech.
     lines.append(Line(" ".join(p.count_words[:10]), "coaching", counting=True))
     return lines

@@ -86,7 +86,8 @@ class PlayedCounts:
 
 
 class ClearedUser:
-    """Answers "no" to each safety question once it has been spoken, then stays silent."""
+    """Answers "no" to each safety question once it has been spoken, "ready" after each
+    setup, and is otherwise silent."""
 
     def __init__(self, dialogue: Dialogue, speaker: Speaker, seconds: float | None) -> None:
         self.dialogue = dialogue
@@ -99,6 +100,9 @@ class ClearedUser:
         if self.dialogue.phase is Phase.SCREENING:
             self.speaker.wait(60)
             return Heard("no", intent=Intent.NO, source="bench")
+        if self.dialogue.phase is Phase.SETUP:
+            self.speaker.wait(60)
+            return Heard("ready", intent=Intent.RESUME, source="bench")
         time.sleep(timeout if timeout is not None else 0.05)
         return None
 

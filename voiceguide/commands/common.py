@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 from voiceguide.config import ConfigError, Settings, load_settings
@@ -24,8 +25,10 @@ def add_session_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--emergency-number",
-        metavar="DIGITS",
-        help="speak this number instead of the region's (e.g. a care home's line)",
+        metavar="NUMBER",
+        help="speak this number instead of the region's (e.g. a care home's line): "
+        "digits, an optional leading +, up to 15 digits; spaces, dashes, dots and "
+        "brackets are dropped. It is spoken digit by digit, the region's number after it",
     )
     g.add_argument(
         "--seed", type=int, help="choose prompt wordings reproducibly (same seed, same words)"
@@ -77,7 +80,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
     if args.region:
         overrides["region"] = args.region.upper()
     if args.emergency_number:
-        overrides["emergency_number"] = args.emergency_number
+        # As people write phone numbers: "+44 20 7946-0958", "(555) 123.4567".
+        overrides["emergency_number"] = re.sub(r"[\s\-.()]", "", args.emergency_number)
     if args.seed is not None:
         overrides["seed"] = args.seed
     if args.answer_timeout is not None:

@@ -49,6 +49,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=main, seed=None)
 
 
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 2)
+
+
 def main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
@@ -71,6 +75,9 @@ def main(args: argparse.Namespace) -> int:
     except (SynthesisUnavailable, NoRecognizer, RuntimeError) as exc:
         print(f"voiceguide demo: {exc}", file=sys.stderr)
         return 1
+    # The simulated user's lines first: espeak-ng's output drifts with what it rendered
+    # before, so this keeps the user's voice the same whatever the guide says.
+    synth.prerender(sorted({line.say for s in scenarios for line in s.lines}), script.user_voice)
     if args.out.exists():
         shutil.rmtree(args.out)
     print(f"voiceguide demo: recognizer {recognizer.name}, output in {args.out}/", flush=True)
@@ -105,6 +112,9 @@ def main(args: argparse.Namespace) -> int:
                 "counts": result.counts,
                 "heard": [{"said": s, "heard": h, "accepted": a} for s, h, a in result.heard],
                 "virtual_seconds": round(result.virtual_seconds, 2),
+                "first_movement_s": _round(result.first_movement_s),
+                "first_movement_instant_answers_s": _round(result.first_movement_instant_s),
+                "emergency_number_first_spoken_s": _round(result.emergency_number_s),
             }
         )
         print(
@@ -113,6 +123,18 @@ def main(args: argparse.Namespace) -> int:
             f"{result.virtual_seconds:.0f} s of session",
             flush=True,
         )
+        if result.first_movement_instant_s is not None:
+            print(
+                f"   first exercise movement {result.first_movement_s:.1f} s after launch "
+                f"({result.first_movement_instant_s:.1f} s with instant answers)",
+                flush=True,
+            )
+        if result.emergency_number_s is not None:
+            print(
+                f"   emergency number first spoken {result.emergency_number_s:.1f} s "
+                "into the emergency message",
+                flush=True,
+            )
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(
         f"\nvoiceguide demo: done in {time.perf_counter() - started:.1f} s; "

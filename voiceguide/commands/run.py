@@ -31,10 +31,16 @@ Run the guided session. It asks the yes/no safety questions first; any warning s
 leads to emergency instructions, and only a clear "no" to every question leads to the
 exercises.
 
+"help" (or "I fell", "I can't move") is not a command: it goes straight to the
+emergency instructions, from anywhere. "What can I say" lists the commands. After each
+exercise's setup the guide waits for "ready". "Stop" halts and offers to resume or
+finish; "it hurts" halts and asks about the pain.
+
 With --text, everything is plain lines: prompts and counts are printed one per line,
-and you type answers and commands (yes, no, pause, resume, repeat, skip, stop, slower,
-faster, it hurts, help). An empty line counts as silence. Answers can come from a pipe;
-the session ends cleanly at the end of the input.
+and you type answers and commands (yes, no, ready, pause, resume, repeat, skip, stop,
+finish, slower, faster, louder, quieter, it hurts, what can I say). An empty line counts
+as silence. Answers can come from a pipe; the session ends cleanly at the end of the
+input.
 """
 
 EXAMPLES = """\
@@ -43,6 +49,7 @@ examples:
   voiceguide run --text                     type answers; read prompts as lines
   printf 'no\\nyes\\n' | voiceguide run --text --log session.jsonl
   voiceguide run --region GB                say 999 as the emergency number
+  voiceguide run --emergency-number '+44 20 7946 0958'   a care home's own line
 """
 
 
@@ -220,12 +227,9 @@ def _warn(message: str) -> None:
 
 def emergency_advice(dialogue: Dialogue) -> Speak:
     """The emergency script as the dialogue would say it (for a last-resort print)."""
-    fields = {
-        "number": "-".join(dialogue.emergency_number),
-        "alternatives": dialogue.content.locale.alternatives,
-    }
     pid = PromptId.EMERGENCY_SCRIPT
-    return Speak(pid.value, dialogue.content.prompts.choose(pid, dialogue.rng, **fields))
+    text = dialogue.content.prompts.choose(pid, dialogue.rng, number=dialogue.spoken_number)
+    return Speak(pid.value, text)
 
 
 def _hands_free(

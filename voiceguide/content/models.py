@@ -62,15 +62,29 @@ class PromptId(StrEnum):
     WELCOME = "welcome"
     SCREENING_INTRO = "screening_intro"
     SCREENING_HELP = "screening_help"
+    EMERGENCY_UNCLEAR = "emergency_unclear"
     EMERGENCY_SCRIPT = "emergency_script"
-    EMERGENCY_REMINDER = "emergency_reminder"
+    EMERGENCY_WHY = "emergency_why"
+    EMERGENCY_ALTERNATIVE = "emergency_alternative"
     EMERGENCY_OPTIONS = "emergency_options"
+    EMERGENCY_SHORT = "emergency_short"
+    EMERGENCY_REMINDER = "emergency_reminder"
+    EMERGENCY_QUIET = "emergency_quiet"
+    EMERGENCY_LAST = "emergency_last"
+    EMERGENCY_CANCELLED = "emergency_cancelled"
     CLEARED = "cleared"
     SAFETY_RULE = "safety_rule"
     EXERCISE_INTRO = "exercise_intro"
     SIDE_INTRO = "side_intro"
+    SIDE_NEXT = "side_next"
+    READY_WAIT = "ready_wait"
+    READY_REMINDER = "ready_reminder"
+    READY_TIMEOUT = "ready_timeout"
+    PROGRESS = "progress"
+    PROGRESS_LAST = "progress_last"
     REST = "rest"
     PAUSED = "paused"
+    STOPPED = "stopped"
     RESUMED = "resumed"
     SKIPPED = "skipped"
     SLOWER = "slower"
@@ -95,28 +109,55 @@ class PromptId(StrEnum):
     MIC_BACK = "mic_back"
 
 
+#: Prompts the coach says (with only the fields listed here); every other prompt is said by
+#: the dialogue, which gives each one the emergency number as ``{number}``.
+_COACH_FIELDS: dict[PromptId, frozenset[str]] = {
+    PromptId.CLEARED: frozenset(),
+    PromptId.SAFETY_RULE: frozenset(),
+    PromptId.EXERCISE_INTRO: frozenset({"exercise", "n", "total"}),
+    PromptId.SIDE_INTRO: frozenset({"side"}),
+    PromptId.SIDE_NEXT: frozenset({"side"}),
+    PromptId.READY_WAIT: frozenset(),
+    PromptId.REST: frozenset(),
+    PromptId.PROGRESS: frozenset({"n", "total"}),
+    PromptId.PROGRESS_LAST: frozenset(),
+    PromptId.WRAP_UP: frozenset(),
+    # Also said by the coach as its last line, without a number.
+    PromptId.GOODBYE: frozenset(),
+    # Said by the hands-free runtime itself, with no fields.
+    PromptId.MIC_LOST: frozenset(),
+    PromptId.MIC_BACK: frozenset(),
+}
 #: The one place that says which ``{placeholders}`` each prompt is given when it is said
 #: (the dialogue and the coach fill in exactly these; tests/test_content.py checks that
 #: they do). A template may use a subset; anything else is refused at start-up.
-PROMPT_FIELDS: dict[PromptId, frozenset[str]] = {pid: frozenset() for pid in PromptId} | {
-    PromptId.EMERGENCY_SCRIPT: frozenset({"number", "alternatives"}),
-    PromptId.EMERGENCY_REMINDER: frozenset({"number", "alternatives"}),
-    PromptId.EXERCISE_INTRO: frozenset({"exercise"}),
-    PromptId.SIDE_INTRO: frozenset({"side"}),
-}
+PROMPT_FIELDS: dict[PromptId, frozenset[str]] = (
+    {pid: frozenset({"number"}) for pid in PromptId}
+    | _COACH_FIELDS
+    | {PromptId.EMERGENCY_ALTERNATIVE: frozenset({"number", "other"})}
+)
 #: Placeholders a prompt must use: emergency advice without the number to call is no advice.
 PROMPT_REQUIRED_FIELDS: dict[PromptId, frozenset[str]] = {
     PromptId.EMERGENCY_SCRIPT: frozenset({"number"}),
+    PromptId.EMERGENCY_SHORT: frozenset({"number"}),
+    PromptId.EMERGENCY_ALTERNATIVE: frozenset({"other"}),
 }
-#: Every placeholder any prompt may use.
+#: Every placeholder any prompt may use. ``number`` and ``other`` are phone numbers,
+#: already spelled out digit by digit (``Locale.say_number``).
 PLACEHOLDERS: frozenset[str] = frozenset().union(*PROMPT_FIELDS.values())
+#: The placeholders an exercise's sentences may use (exercises done on each side only).
+EXERCISE_PLACEHOLDERS: frozenset[str] = frozenset({"side", "other"})
+#: What a phone can dial: digits, optionally after one leading "+", at most 15 of them.
+DIALABLE = r"^\+?[0-9]{2,15}$"
 #: Typical values, to check that every template renders to something sayable even before
 #: the real values (locale, exercises) are known; ``Content`` renders the real ones too.
 SAMPLE_FIELDS: dict[str, str] = {
-    "number": "1-1-2",
-    "alternatives": "Dial the local number.",
+    "number": "one one two",
+    "other": "nine nine nine",
     "exercise": "stretch",
     "side": "left",
+    "n": "three",
+    "total": "eight",
 }
 
 #: The grammars the dialogue listens with, and the intents each must hold.
@@ -179,10 +220,14 @@ class Locale(StrictModel):
     tts_voice: Text
     default_region: Text
     emergency_numbers: Annotated[
-        dict[str, Annotated[str, Field(pattern=r"^[0-9]{2,4}$")]], Field(min_length=1)
+        dict[str, Annotated[str, Field(pattern=DIALABLE)]], Field(min_length=1)
     ]
-    #: Spoken after the main number: where other numbers apply.
-    alternatives: Spoken
+    #: Other numbers that reach emergency services in a region, offered after the main
+    #: one. Regions not listed have none: a listener hears only numbers that work there.
+    alternative_numbers: dict[str, list[Annotated[str, Field(pattern=DIALABLE)]]] = {}
+    #: How each digit 0-9 is said, and the "+" of an international number.
+    digit_words: Annotated[list[Spoken], Field(min_length=10, max_length=10)]
+    plus_word: Spoken
 
     @model_validator(mode="after")
     def _default_region_has_number(self) -> Locale:
@@ -190,7 +235,23 @@ class Locale(StrictModel):
             raise ValueError(
                 f"default_region {self.default_region!r} has no entry in emergency_numbers"
             )
+        strays = sorted(set(self.alternative_numbers) - set(self.emergency_numbers))
+        if strays:
+            raise ValueError(
+                f"alternative_numbers names region(s) with no emergency number: {', '.join(strays)}"
+            )
         return self
+
+    def say_number(self, number: str) -> str:
+        """A phone number as words, one per digit ("nine one one"), never "nine hundred
+        eleven" or a symbol read aloud. Long numbers get a pause after every third digit."""
+        plus = number.startswith("+")
+        digits = [self.digit_words[int(c)] for c in number if c.isdigit()]
+        chunks = [digits[i : i + 3] for i in range(0, len(digits), 3)]
+        if len(chunks) > 1 and len(chunks[-1]) == 1:
+            chunks[-2:] = [chunks[-2] + chunks[-1]]  # "555 1234", not "555 123 4"
+        said = ", ".join(" ".join(c) for c in chunks)
+        return f"{self.plus_word} {said}" if plus else said
 
 
 class PromptBook(StrictModel):
@@ -236,6 +297,34 @@ class PromptBook(StrictModel):
         return str(n)
 
 
+_PHRASE = re.compile(r"^[^\s\d.,!?;:\"()\[\]{}][^\d.,!?;:\"()\[\]{}]*$")
+
+
+def _check_phrases(phrases: list[str], owner: str) -> None:
+    for phrase in phrases:
+        if phrase != phrase.lower().strip() or not _PHRASE.match(phrase):
+            raise ValueError(
+                f"phrase {phrase!r} of {owner!r} must be lower case, with no digits "
+                "or punctuation other than apostrophes and hyphens"
+            )
+
+
+class Answers(StrictModel):
+    """Whole sentences that answer one particular question ("i can walk")."""
+
+    yes: list[Text] = []
+    no: list[Text] = []
+
+    @model_validator(mode="after")
+    def _clean_and_disjoint(self) -> Answers:
+        _check_phrases(self.yes, "yes")
+        _check_phrases(self.no, "no")
+        both = sorted(set(self.yes) & set(self.no))
+        if both:
+            raise ValueError(f"phrase(s) listed as both yes and no: {', '.join(both)}")
+        return self
+
+
 class Question(StrictModel):
     """One red-flag question. "Yes" always means the red flag is present."""
 
@@ -243,12 +332,16 @@ class Question(StrictModel):
     ask: SpokenVariants
     #: A different wording, used once when the first answer was not understood.
     rephrase: SpokenVariants
+    #: Sentences that answer this question only (typed or free text).
+    answers: Answers = Answers()
 
 
 class Screening(StrictModel):
     """``prompts/<lang>/screening.toml``."""
 
     questions: Annotated[list[Question], Field(min_length=1)]
+    #: Sentences that answer the pain question asked mid-exercise.
+    pain_answers: Answers = Answers()
 
     @field_validator("questions")
     @classmethod
@@ -293,7 +386,18 @@ class Exercise(StrictModel):
     def _switch_needs_sides(self) -> Exercise:
         if len(self.sides) > 1 and not self.switch_side:
             raise ValueError("switch_side is required when an exercise has more than one side")
+        allowed = EXERCISE_PLACEHOLDERS if self.sides else frozenset()
+        for text in self.texts():
+            bad = _placeholders(text) - allowed
+            if bad:
+                where = "allowed: {side}, {other}" if self.sides else "it has no sides"
+                raise ValueError(f"{text!r} uses placeholder(s) {sorted(bad)}; {where}")
         return self
+
+    def texts(self) -> list[str]:
+        """Every sentence of the exercise, before its side is filled in."""
+        texts = [*self.setup, self.release, self.switch_side]
+        return texts + [t for p in self.phases for t in (p.cue, p.short) if t]
 
 
 class Routine(StrictModel):
@@ -550,6 +654,17 @@ class Content(StrictModel):
                         f"exercise {ex.id!r} uses side {side!r}, which prompts.toml "
                         "[side_names] does not name"
                     )
+        generic = self.grammars.phrases
+        for q in [*self.screening.questions, None]:
+            answers = q.answers if q is not None else self.screening.pain_answers
+            name = q.id if q is not None else "pain_answers"
+            for mine, rival in (("yes", "no"), ("no", "yes")):
+                clash = sorted(set(getattr(answers, mine)) & set(generic.get(rival, [])))
+                if clash:
+                    raise ValueError(
+                        f"{name}: answers.{mine} lists {', '.join(clash)}, which the grammars "
+                        f"take as {rival!r}"
+                    )
         longest = max(p.hold_seconds for e in self.routine.exercises for p in e.phases)
         if longest > len(self.prompts.count_words):
             raise ValueError(
@@ -561,11 +676,15 @@ class Content(StrictModel):
 
     def _render_every_prompt(self) -> None:
         """Say every prompt once, on paper, with the real values it will be given."""
+        numbers = [*self.locale.emergency_numbers.values()]
+        numbers += [n for ns in self.locale.alternative_numbers.values() for n in ns]
         values: dict[str, list[str]] = {
             # As the dialogue says a number: digit by digit.
-            "number": ["-".join(n) for n in self.locale.emergency_numbers.values()],
-            "alternatives": [self.locale.alternatives],
+            "number": [self.locale.say_number(n) for n in numbers],
+            "other": [self.locale.say_number(n) for n in numbers],
             "exercise": [e.name for e in self.routine.exercises],
+            "n": self.prompts.count_words[:1],
+            "total": [self.prompts.count_word(len(self.routine.exercises))],
             "side": list(self.prompts.side_names.values()),
         }
         for pid in PromptId:
@@ -586,11 +705,11 @@ class Content(StrictModel):
         """Every word the guide itself can say (lower case), e.g. to recognize its echo."""
         texts: list[str] = [t for variants in self.prompts.prompts.values() for t in variants]
         texts += self.prompts.count_words + list(self.prompts.side_names.values())
+        texts += [*self.locale.digit_words, self.locale.plus_word]
         for q in self.screening.questions:
             texts += q.ask + q.rephrase
         for ex in self.routine.exercises:
-            texts += [ex.name, *ex.setup, ex.release, ex.switch_side]
-            texts += [t for p in ex.phases for t in (p.cue, p.short or "")]
+            texts += [ex.name, *ex.texts()]
         return {w for t in texts for w in re.findall(r"[a-z']+", t.lower())}
 
 

@@ -5,10 +5,13 @@ Pure logic over typed events with time passed in. The rules it exists to keep:
 1. Coaching is reached only after a confident "no" to every red-flag question.
 2. "Yes" to a red flag goes to the emergency route, and so do two unclear results in a
    row (silence, rejected speech, a low-confidence "no") on the same question, after one
-   rephrased re-ask.
-3. Emergency words go to the emergency route from any state, mid-count included.
-4. "It hurts", "pain", "ouch" or "stop" during an exercise halt the count at once, then
-   ask whether the pain is sharp or shooting; "yes" ends coaching with advice.
+   rephrased re-ask. A command during a question (louder, repeat...) is applied and the
+   question asked again; it is not an answer, clear or unclear.
+3. Emergency words go to the emergency route from any state, mid-count included. The
+   way back ("false alarm", "I'm okay") is the whole screening, from its first question.
+4. "It hurts", "pain" or "ouch" during an exercise halt the count at once, then ask one
+   yes/no question about the pain; "yes" ends coaching with advice and the number.
+   "Stop" halts at once too, then offers to resume or finish.
 """
 
 from __future__ import annotations
@@ -17,8 +20,13 @@ import random
 from enum import StrEnum
 
 from voiceguide.config import Settings
-from voiceguide.content.models import Content, PromptId
-from voiceguide.dialogue.coach import Coach, compile_routine, estimate_speech_seconds
+from voiceguide.content.models import Answers, Content, PromptId
+from voiceguide.dialogue.coach import (
+    Coach,
+    SpeechSeconds,
+    compile_routine,
+    estimated_speech,
+)
 from voiceguide.dialogue.events import (
     AnswerGiven,
     CommandApplied,
@@ -47,6 +55,8 @@ class Phase(StrEnum):
     SCREENING = "screening"
     EMERGENCY = "emergency"
     COACHING = "coaching"
+    #: A setup was said; waiting for "ready" before the first movement.
+    SETUP = "setup"
     PAUSED = "paused"
     PAIN_CHECK = "pain_check"
     ENDED = "ended"
@@ -58,17 +68,37 @@ GRAMMAR_FOR: dict[Phase, str] = {
     Phase.PAIN_CHECK: "yes_no",
     Phase.EMERGENCY: "emergency",
     Phase.COACHING: "coaching",
+    Phase.SETUP: "coaching",
     Phase.PAUSED: "coaching",
 }
 
 #: Unclear results in a row on one safety question before the safe route is taken.
 MAX_UNCLEAR = 2
+#: Unanswered emergency reminders before the last message (then the guide stays quiet,
+#: still listening, so it never talks over a call for long).
+MAX_REMINDERS = 4
+#: Getting into position (onto the floor, onto hands and knees) takes time: wait this
+#: long for "ready", remind once, wait as long again, then begin.
+READY_TIMEOUT_S = 30.0
+
+#: Commands that change the voice or pace; applied in every state.
+VOICE_COMMANDS = (Intent.SLOWER, Intent.FASTER, Intent.LOUDER, Intent.QUIETER)
 
 
 class Dialogue:
-    def __init__(self, content: Content, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        content: Content,
+        settings: Settings | None = None,
+        speech_seconds: SpeechSeconds | None = None,
+    ) -> None:
         self.content = content
         self.settings = settings or Settings(language=content.locale.language)
+        #: How long a sentence takes to say. The runtime replaces the estimate with the
+        #: synthesizer's real rendered length (``Session`` does it before ``start``).
+        self.speech_seconds: SpeechSeconds = speech_seconds or estimated_speech(
+            self.settings.words_per_second
+        )
         self.rng = random.Random(self.settings.seed)
         self.understander = understander_for(content.grammars)
         self.phase = Phase.NOT_STARTED
@@ -82,7 +112,13 @@ class Dialogue:
         self.coach: Coach | None = None
         self._resume_at = 0
         self._last_question_text = ""
+        self._ready_reminded = False
+        self.reminders = 0
+        self.quiet = False
         self.emergency_number = self._emergency_number()
+        #: The number as it is said: digit by digit, in words.
+        self.spoken_number = content.locale.say_number(self.emergency_number)
+        self._alternatives = [content.locale.say_number(n) for n in self._alternative_numbers()]
 
     # ------------------------------------------------------------ public API
 
@@ -109,14 +145,14 @@ class Dialogue:
         if isinstance(event, Heard):
             intent = self._intent_of(event)
             if intent is Intent.EMERGENCY:
-                out += self._emergency(now, "emergency word")
+                out += self._emergency_word(now)
             else:
-                out += self._on_intent(intent, event.confidence, now)
+                out += self._on_intent(intent, now)
         elif isinstance(event, NoMatch | Silence):
             out += self._on_unclear(now)
         elif isinstance(event, Tick):
             if self.deadline is not None and now >= self.deadline:
-                out += self._on_unclear(now)
+                out += self._on_deadline(now)
             out += self._run_coach(now)
         return out + self._wake()
 
@@ -132,9 +168,21 @@ class Dialogue:
 
     # ------------------------------------------------------------ understanding
 
+    def _answers(self) -> Answers | None:
+        """Whole-sentence answers to the question being asked now, if any."""
+        if self.phase is Phase.SCREENING:
+            return self.content.screening.questions[self.question].answers
+        if self.phase is Phase.PAIN_CHECK:
+            return self.content.screening.pain_answers
+        return None
+
     def _intent_of(self, event: Heard) -> Intent | None:
         grammar = self.grammar or "yes_no"
-        from_text = self.understander.understand(event.text, grammar) if event.text else None
+        from_text = (
+            self.understander.understand(event.text, grammar, self._answers())
+            if event.text
+            else None
+        )
         if from_text is Intent.EMERGENCY or event.intent is Intent.EMERGENCY:
             return Intent.EMERGENCY
         intent = event.intent if event.intent is not None else from_text
@@ -145,23 +193,31 @@ class Dialogue:
             return None  # Only a confident "no" counts as "no".
         return intent
 
-    def _on_intent(self, intent: Intent | None, confidence: float, now: float) -> list[OutputEvent]:
+    def _on_intent(self, intent: Intent | None, now: float) -> list[OutputEvent]:
         if self.phase is Phase.SCREENING:
             return self._screening(intent, now)
         if self.phase is Phase.EMERGENCY:
             return self._in_emergency(intent, now)
         if self.phase is Phase.PAIN_CHECK:
             return self._pain_check(intent, now)
+        if self.phase is Phase.SETUP:
+            return self._setup(intent, now)
         return self._coaching(intent, now)
 
     def _on_unclear(self, now: float) -> list[OutputEvent]:
+        """Silence or rejected speech. It matters only where an answer is needed."""
         if self.phase is Phase.SCREENING:
             return self._screening(None, now)
         if self.phase is Phase.PAIN_CHECK:
             return self._pain_check(None, now)
+        return []  # Chatter, a call with the dispatcher, noise: no answer was asked for.
+
+    def _on_deadline(self, now: float) -> list[OutputEvent]:
         if self.phase is Phase.EMERGENCY:
             return self._remind(now)
-        return []  # While coaching, chatter and silence are fine.
+        if self.phase is Phase.SETUP:
+            return self._ready_timed_out(now)
+        return self._on_unclear(now)
 
     # ------------------------------------------------------------ screening
 
@@ -186,59 +242,104 @@ class Dialogue:
             if self.question == len(self.content.screening.questions):
                 return out + self._start_coaching(now)
             return out + self._ask(now, rephrase=False, before=[])
-        if intent is Intent.REPEAT:
-            speak = Speak(f"question:{qid}:repeat", self._last_question_text)
-            self._set_deadline(now, [speak], self.settings.answer_timeout_s)
-            return [speak, Listen("yes_no")]
-        if intent is Intent.HELP:
-            help_ = self._say(PromptId.SCREENING_HELP)
-            speak = Speak(f"question:{qid}:repeat", self._last_question_text)
-            self._set_deadline(now, [help_, speak], self.settings.answer_timeout_s)
-            return [help_, speak, Listen("yes_no")]
-        voice = self._voice_command(intent)
-        if voice:
-            speak = Speak(f"question:{qid}:repeat", self._last_question_text)
-            self._set_deadline(now, [*voice, speak], self.settings.answer_timeout_s)
-            return [*voice, speak, Listen("yes_no")]
+        again = Speak(f"question:{qid}:repeat", self._last_question_text)
+        neutral = self._between_answers(intent, now, again)
+        if neutral is not None:
+            return neutral
         # Silence, rejected speech, a doubtful "no", or a word that answers nothing.
         self.unclear += 1
         out = [AnswerGiven(qid, Answer.UNCLEAR)]
         if self.unclear >= MAX_UNCLEAR:
-            return out + self._emergency(now, f"no clear answer to {qid}")
+            return out + self._emergency(now, f"no clear answer to {qid}", unclear=True)
         return out + self._ask(now, rephrase=True, before=[])
+
+    def _between_answers(
+        self, intent: Intent | None, now: float, question: Speak
+    ) -> list[OutputEvent] | None:
+        """A command heard while a yes/no question waits: applied, then the question is
+        asked again. None when ``intent`` is not such a command."""
+        if intent is Intent.REPEAT:
+            said: list[OutputEvent] = [CommandApplied(Intent.REPEAT)]
+        elif intent is Intent.HELP:
+            said = [CommandApplied(Intent.HELP), self._say(PromptId.SCREENING_HELP)]
+        elif intent in VOICE_COMMANDS:
+            said = self._voice_command(intent)
+        else:
+            return None
+        said.append(question)
+        self._set_deadline(now, said, self.settings.answer_timeout_s)
+        return [*said, Listen("yes_no")]
 
     # ------------------------------------------------------------ emergency
 
-    def _emergency(self, now: float, reason: str) -> list[OutputEvent]:
+    def _emergency(self, now: float, reason: str, unclear: bool = False) -> list[OutputEvent]:
+        """Action first: stay still and the number (twice), then why, then the options."""
         self.phase = Phase.EMERGENCY
         self.coach = None
-        script = self._say(PromptId.EMERGENCY_SCRIPT)
-        options = self._say(PromptId.EMERGENCY_OPTIONS)
-        self._set_deadline(now, [script, options], self.settings.emergency_reminder_s)
-        return [
-            HaltSpeech(),
-            Route(RouteTo.EMERGENCY, reason),
-            script,
-            options,
-            Listen("emergency"),
-        ]
+        self.quiet = False
+        self.reminders = 0
+        said = [self._say(PromptId.EMERGENCY_UNCLEAR)] if unclear else []
+        said += [self._say(PromptId.EMERGENCY_SCRIPT), self._say(PromptId.EMERGENCY_WHY)]
+        said += [self._say(PromptId.EMERGENCY_ALTERNATIVE, other=a) for a in self._alternatives]
+        said.append(self._say(PromptId.EMERGENCY_OPTIONS))
+        self._set_deadline(now, list(said), self.settings.emergency_reminder_s)
+        return [HaltSpeech(), Route(RouteTo.EMERGENCY, reason), *said, Listen("emergency")]
+
+    def _emergency_word(self, now: float) -> list[OutputEvent]:
+        if self.phase is not Phase.EMERGENCY:
+            return self._emergency(now, "emergency word")
+        # Already on the route: the short instruction, and the reminders start again.
+        return [HaltSpeech(), *self._short_instruction(now, quiet=False)]
+
+    def _short_instruction(self, now: float, quiet: bool) -> list[OutputEvent]:
+        short = self._say(PromptId.EMERGENCY_SHORT)
+        self.quiet = quiet
+        if quiet:
+            self.deadline = None
+        else:
+            self.reminders = 0
+            self._set_deadline(now, [short], self.settings.emergency_reminder_s)
+        return [short]
 
     def _in_emergency(self, intent: Intent | None, now: float) -> list[OutputEvent]:
         if intent is Intent.END:
             return [CommandApplied(Intent.END), self._say(PromptId.GOODBYE), self._end("ended")]
         if intent is Intent.REPEAT:
-            script = self._say(PromptId.EMERGENCY_SCRIPT)
-            options = self._say(PromptId.EMERGENCY_OPTIONS)
-            self._set_deadline(now, [script, options], self.settings.emergency_reminder_s)
-            return [CommandApplied(Intent.REPEAT), script, options]
+            # The short instruction and the number, not the whole message again.
+            return [CommandApplied(Intent.REPEAT), *self._short_instruction(now, self.quiet)]
+        if intent is Intent.QUIET:
+            self.quiet = True
+            self.deadline = None
+            return [CommandApplied(Intent.QUIET), self._say(PromptId.EMERGENCY_QUIET)]
+        if intent is Intent.FALSE_ALARM:
+            return self._restart_screening(now)
         if intent is Intent.HELP:
-            options = self._say(PromptId.EMERGENCY_OPTIONS)
-            self._set_deadline(now, [options], self.settings.emergency_reminder_s)
-            return [options]
-        voice = self._voice_command(intent)
-        return voice + self._remind(now)
+            return [CommandApplied(Intent.HELP), self._say(PromptId.EMERGENCY_OPTIONS)]
+        return self._voice_command(intent)
+
+    def _restart_screening(self, now: float) -> list[OutputEvent]:
+        """The way back from the emergency route: every question again, from the first."""
+        self.phase = Phase.SCREENING
+        self.question = 0
+        self.unclear = 0
+        self.cleared = []
+        self.quiet = False
+        said = self._say(PromptId.EMERGENCY_CANCELLED)
+        return [
+            CommandApplied(Intent.FALSE_ALARM),
+            Route(RouteTo.SCREENING, "false alarm"),
+            said,
+            *self._ask(now, rephrase=False, before=[said]),
+        ]
 
     def _remind(self, now: float) -> list[OutputEvent]:
+        if self.quiet:
+            self.deadline = None
+            return []
+        self.reminders += 1
+        if self.reminders > MAX_REMINDERS:
+            self.deadline = None
+            return [self._say(PromptId.EMERGENCY_LAST)]
         reminder = self._say(PromptId.EMERGENCY_REMINDER)
         self._set_deadline(now, [reminder], self.settings.emergency_reminder_s)
         return [reminder]
@@ -249,7 +350,7 @@ class Dialogue:
         self.phase = Phase.COACHING
         self.deadline = None
         steps = compile_routine(self.content, self.rng)
-        self.coach = Coach(steps, self.period, self.settings.words_per_second)
+        self.coach = Coach(steps, self.period, self.speech_seconds)
         self.coach.metronome.rate = self.rate
         self.coach.start(now)
         return [Route(RouteTo.COACHING, "cleared"), Listen("coaching"), *self._run_coach(now)]
@@ -258,19 +359,69 @@ class Dialogue:
         if self.phase is not Phase.COACHING or self.coach is None:
             return []
         out = self.coach.advance(now)
-        if self.coach.finished:
+        if self.coach.waiting:
+            # A setup was said: wait for "ready" (the coach stays put until then).
+            self.phase = Phase.SETUP
+            self._ready_reminded = False
+            self._set_deadline(self._said_at(now, out), out[-1:], READY_TIMEOUT_S)
+        elif self.coach.finished:
             out += [Route(RouteTo.END, "routine complete"), self._end("routine complete")]
         return out
+
+    def _said_at(self, now: float, out: list[OutputEvent]) -> float:
+        """When the last sentence of ``out`` starts: its scheduled beat, not the wake-up."""
+        assert self.coach is not None
+        return min(now, self.coach.speaking_until - self._seconds(out[-1:]))
+
+    def _setup(self, intent: Intent | None, now: float) -> list[OutputEvent]:
+        coach = self.coach
+        assert coach is not None
+        if intent is Intent.RESUME:  # "ready"
+            self.phase = Phase.COACHING
+            self.deadline = None
+            coach.ready(now)
+            return [CommandApplied(Intent.RESUME), *self._run_coach(now)]
+        if intent is Intent.REPEAT:  # the setup again, then the wait again
+            self.phase = Phase.COACHING
+            self.deadline = None
+            coach.jump(coach.setup_point(), now)
+            return [CommandApplied(Intent.REPEAT), HaltSpeech(), *self._run_coach(now)]
+        if intent is Intent.HELP or intent in VOICE_COMMANDS:
+            said = self._voice_command(intent) or [
+                CommandApplied(Intent.HELP),
+                self._say(PromptId.COACHING_HELP),
+            ]
+            self._set_deadline(now, said, READY_TIMEOUT_S)
+            return said
+        return self._coaching(intent, now)
+
+    def _ready_timed_out(self, now: float) -> list[OutputEvent]:
+        coach = self.coach
+        assert coach is not None
+        if not self._ready_reminded:
+            self._ready_reminded = True
+            reminder = self._say(PromptId.READY_REMINDER)
+            self._set_deadline(now, [reminder], READY_TIMEOUT_S)
+            return [reminder]
+        self.phase = Phase.COACHING
+        self.deadline = None
+        begin = self._say(PromptId.READY_TIMEOUT)
+        coach.ready(now, coach.speak_now_seconds(begin.text))
+        return [begin]
 
     def _coaching(self, intent: Intent | None, now: float) -> list[OutputEvent]:
         coach = self.coach
         if intent is None or coach is None:
             return []
         paused = self.phase is Phase.PAUSED
-        if intent in (Intent.PAIN, Intent.STOP) and not paused:
-            return self._halt_for_pain(intent, now)
         if intent is Intent.PAIN:
             return self._halt_for_pain(intent, now)
+        if intent is Intent.STOP and not paused:
+            # Halt at once; nothing was said about pain, so offer to resume or finish.
+            self._resume_at = coach.resume_point()
+            self.phase = Phase.PAUSED
+            self.deadline = None
+            return [CommandApplied(intent), HaltSpeech(), self._say(PromptId.STOPPED)]
         if intent in (Intent.STOP, Intent.END):
             return [
                 CommandApplied(intent),
@@ -283,12 +434,13 @@ class Dialogue:
         if intent is Intent.PAUSE and not paused:
             self._resume_at = coach.resume_point()
             self.phase = Phase.PAUSED
+            self.deadline = None
             return [CommandApplied(intent), HaltSpeech(), self._say(PromptId.PAUSED)]
         if intent is Intent.RESUME and paused:
             return [CommandApplied(intent), *self._continue(PromptId.RESUMED, self._resume_at, now)]
         if intent is Intent.SKIP:
             if paused:
-                coach.index = self._resume_at
+                coach.jump(self._resume_at, now)
             target = coach.next_exercise_point()
             return [
                 CommandApplied(intent),
@@ -305,15 +457,19 @@ class Dialogue:
             pid = PromptId.PAUSED_HELP if paused else PromptId.COACHING_HELP
             speak = self._say(pid)
             if not paused:
-                coach.jump(coach.index, now, coach.speak_now_beats(speak.text))
+                coach.jump(coach.interrupted_point(now), now, coach.speak_now_seconds(speak.text))
+                return [CommandApplied(intent), HaltSpeech(), speak]
             return [CommandApplied(intent), speak]
         voice = self._voice_command(intent)
         if voice and not paused:
+            # Cut what is playing, so the answer comes now and not after the next cue;
+            # a sentence that was cut is said again, at the new pace.
             coach.metronome.rate = self.rate
-            spoken = " ".join(e.text for e in voice if isinstance(e, Speak))
             if intent in (Intent.SLOWER, Intent.FASTER):
                 coach.metronome.period = self.period
-            coach.jump(coach.index, now, coach.speak_now_beats(spoken))
+            spoken = " ".join(e.text for e in voice if isinstance(e, Speak))
+            coach.jump(coach.interrupted_point(now), now, coach.speak_now_seconds(spoken))
+            return [HaltSpeech(), *voice]
         return voice
 
     def _continue(self, pid: PromptId, index: int, now: float) -> list[OutputEvent]:
@@ -321,12 +477,12 @@ class Dialogue:
         self.phase = Phase.COACHING
         self.deadline = None
         speak = self._say(pid)
-        self.coach.jump(index, now, self.coach.speak_now_beats(speak.text))
+        self.coach.jump(index, now, self.coach.speak_now_seconds(speak.text))
         return [speak, Listen("coaching"), *self._run_coach(now)]
 
     def _halt_for_pain(self, intent: Intent, now: float) -> list[OutputEvent]:
         assert self.coach is not None
-        if self.phase is Phase.COACHING:
+        if self.phase in (Phase.COACHING, Phase.SETUP):
             self._resume_at = self.coach.resume_point()
         self.phase = Phase.PAIN_CHECK
         self.unclear = 0
@@ -336,30 +492,30 @@ class Dialogue:
 
     def _pain_check(self, intent: Intent | None, now: float) -> list[OutputEvent]:
         if intent is Intent.YES:
-            return self._end_for_pain("sharp or shooting pain", Answer.YES)
+            return self._end_for_pain("pain more than a mild ache", Answer.YES)
         if intent is Intent.NO:
             self.phase = Phase.PAUSED
             self.deadline = None
             return [
-                AnswerGiven("pain_sharp", Answer.NO),
+                AnswerGiven("pain_check", Answer.NO),
                 self._say(PromptId.PAIN_MILD),
                 Listen("coaching"),
             ]
-        if intent is Intent.REPEAT:
-            ask = self._say(PromptId.PAIN_CHECK)
-            self._set_deadline(now, [ask], self.settings.answer_timeout_s)
-            return [ask]
+        neutral = self._between_answers(intent, now, self._say(PromptId.PAIN_CHECK))
+        if neutral is not None:
+            return neutral
         self.unclear += 1
         if self.unclear >= MAX_UNCLEAR:
             # Unanswered pain is treated as the serious kind.
             return self._end_for_pain("no clear answer about the pain", Answer.UNCLEAR)
         ask = self._say(PromptId.PAIN_CHECK_REASK)
         self._set_deadline(now, [ask], self.settings.answer_timeout_s)
-        return [AnswerGiven("pain_sharp", Answer.UNCLEAR), ask]
+        return [AnswerGiven("pain_check", Answer.UNCLEAR), ask]
 
     def _end_for_pain(self, reason: str, value: Answer) -> list[OutputEvent]:
+        # Ends with the number itself: nobody listens after this to hear "say help".
         return [
-            AnswerGiven("pain_sharp", value),
+            AnswerGiven("pain_check", value),
             self._say(PromptId.PAIN_SHARP_END),
             self._say(PromptId.GOODBYE),
             Route(RouteTo.END, reason),
@@ -396,23 +552,15 @@ class Dialogue:
             return []
         return [CommandApplied(intent), VoiceChange(self.rate, self.volume), self._say(ack)]
 
-    def _say(self, pid: PromptId) -> Speak:
-        fields: dict[str, str] = {}
-        if pid in (PromptId.EMERGENCY_SCRIPT, PromptId.EMERGENCY_REMINDER):
-            fields = {
-                # Digits apart, so speech says "nine one one", not "nine hundred eleven".
-                "number": "-".join(self.emergency_number),
-                "alternatives": self.content.locale.alternatives,
-            }
+    def _say(self, pid: PromptId, **extra: str) -> Speak:
+        fields: dict[str, str] = {"number": self.spoken_number, **extra}
         return Speak(pid.value, self.content.prompts.choose(pid, self.rng, **fields))
 
+    def _seconds(self, spoken: list[OutputEvent]) -> float:
+        return sum(self.speech_seconds(e.text, self.rate) for e in spoken if isinstance(e, Speak))
+
     def _set_deadline(self, now: float, spoken: list[OutputEvent], wait: float) -> None:
-        talk = sum(
-            estimate_speech_seconds(e.text, self.settings.words_per_second, self.rate)
-            for e in spoken
-            if isinstance(e, Speak)
-        )
-        self.deadline = now + talk + wait
+        self.deadline = now + self._seconds(spoken) + wait
 
     def _wake(self) -> list[OutputEvent]:
         times = [t for t in (self.deadline, self._coach_due()) if t is not None]
@@ -432,8 +580,21 @@ class Dialogue:
         if self.settings.emergency_number:
             return self.settings.emergency_number
         numbers = self.content.locale.emergency_numbers
-        region = self.settings.region or self.content.locale.default_region
+        region = self._region()
         if region not in numbers:
             known = ", ".join(sorted(numbers))
             raise ValueError(f"no emergency number for region {region!r}; known: {known}")
         return numbers[region]
+
+    def _region(self) -> str:
+        return self.settings.region or self.content.locale.default_region
+
+    def _alternative_numbers(self) -> list[str]:
+        """Only numbers that work where the user is. With a number of one's own (a care
+        home's line), the region's public number is the fallback."""
+        locale = self.content.locale
+        region = self._region()
+        if self.settings.emergency_number:
+            public = locale.emergency_numbers.get(region)
+            return [public] if public and public != self.settings.emergency_number else []
+        return list(locale.alternative_numbers.get(region, []))

@@ -70,6 +70,8 @@ InputEvent = Heard | NoMatch | Silence | Tick | InputEnded
 
 class RouteTo(StrEnum):
     EMERGENCY = "emergency"
+    #: Back from the emergency route ("false alarm"): the whole screening again.
+    SCREENING = "screening"
     COACHING = "coaching"
     END = "end"
 

@@ -24,6 +24,10 @@ class Intent(StrEnum):
     QUIETER = "quieter"
     HELP = "help"
     END = "end"
+    #: On the emergency route: "I called", "quiet" (the reminders stop).
+    QUIET = "quiet"
+    #: On the emergency route: "false alarm", "I'm okay" (the whole screening again).
+    FALSE_ALARM = "false_alarm"
 
 
 class Answer(StrEnum):

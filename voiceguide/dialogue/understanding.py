@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from voiceguide.content.models import GrammarBook
+from voiceguide.content.models import Answers, GrammarBook
 from voiceguide.dialogue.intents import Intent
 
 Tokens = tuple[str, ...]
@@ -42,7 +42,9 @@ class Understander:
             Intent(name): [normalize(p) for p in phrases] for name, phrases in book.phrases.items()
         }
 
-    def _segment(self, tokens: Tokens, intents: Sequence[Intent]) -> set[Intent] | None:
+    def _segment(
+        self, tokens: Tokens, intents: Sequence[Intent], extra: dict[Intent, list[Tokens]]
+    ) -> set[Intent] | None:
         """The intents of a split of ``tokens`` into whole phrases, or None if none exists.
 
         Fillers ("um", "well", "so") may sit between phrases and add no meaning; they are
@@ -60,14 +62,18 @@ class Understander:
                 if filler and tokens[i:j] == filler and best[j] is None:
                     best[j] = here
             for intent in intents:
-                for phrase in self._by_intent.get(intent, []):
+                for phrase in [*self._by_intent.get(intent, []), *extra.get(intent, [])]:
                     j = i + len(phrase)
                     if phrase and tokens[i:j] == phrase and best[j] is None:
                         best[j] = here | {intent}
         return best[len(tokens)]
 
-    def understand(self, text: str, grammar: str) -> Intent | None:
-        """The intent of ``text`` under a grammar, or None when it is unclear."""
+    def understand(self, text: str, grammar: str, answers: Answers | None = None) -> Intent | None:
+        """The intent of ``text`` under a grammar, or None when it is unclear.
+
+        ``answers`` are whole sentences that answer the question being asked ("i can
+        walk"); they count only as whole phrases, like every other phrase.
+        """
         spec = self._book.grammars[grammar]
         allowed = [Intent(i) for i in spec.intents]
         tokens = normalize(text)
@@ -77,7 +83,13 @@ class Understander:
             intent = Intent(name)
             if any(_contains(tokens, p) for p in self._by_intent[intent]):
                 return intent
-        found = self._segment(tokens, allowed)
+        extra: dict[Intent, list[Tokens]] = {}
+        if answers is not None:
+            extra = {
+                Intent.YES: [normalize(p) for p in answers.yes],
+                Intent.NO: [normalize(p) for p in answers.no],
+            }
+        found = self._segment(tokens, allowed, extra)
         if found is not None and len(found) == 1:
             return next(iter(found))
         if found is not None:

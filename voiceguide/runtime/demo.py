@@ -8,6 +8,7 @@ the audio), so a ten-minute routine takes seconds and every run is repeatable.
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from voiceguide.dialogue.events import (
     NoMatch,
     OutputEvent,
     Route,
+    RouteTo,
     Speak,
     Tick,
     VoiceChange,
@@ -73,6 +75,16 @@ class DemoResult:
     counts: int = 0
     virtual_seconds: float = 0.0
     folder: Path = Path()
+    #: Launch to the start of the first movement cue, as run and with instant answers
+    #: (the simulated user's reaction, speech and decoding time taken out).
+    first_movement_s: float | None = None
+    first_movement_instant_s: float | None = None
+    #: From the start of the emergency message to the first sound of the number.
+    emergency_number_s: float | None = None
+
+
+def _seconds(pcm: Rendered) -> float:
+    return len(pcm.samples) / pcm.sample_rate
 
 
 class DemoRun:
@@ -90,7 +102,12 @@ class DemoRun:
         captions: TextIO,
     ) -> None:
         self.content = content
-        self.dialogue = Dialogue(content, settings)
+        # Scheduled from the rendered audio's real length, as the hands-free runtime is.
+        self.dialogue = Dialogue(
+            content,
+            settings,
+            lambda text, rate=1.0: _seconds(voice(text, content.locale.tts_voice, rate, 1.0)),
+        )
         self.scenario = scenario
         self.user_voice = user_voice
         self.voice = voice
@@ -106,6 +123,8 @@ class DemoRun:
         self.wake: float | None = None
         self.files = 0
         self.counts_since_line = 0
+        self.user_seconds = 0.0
+        self.emergency_from: float | None = None
         self.result = DemoResult(scenario.id, folder=folder)
         self.log = EventLog(folder / "session.jsonl", 0.0)
 
@@ -119,12 +138,31 @@ class DemoRun:
     def _say(self, name: str, text: str) -> None:
         start = max(self.busy_until, self.clock.now())
         pcm = self.voice(text, self.content.locale.tts_voice, self.rate, self.volume)
+        self._measure(name, text, start)
         self.files += 1
         self.write_wav(
             self.folder / f"{self.files:03d}-guide-{name}.wav", pcm.samples, pcm.sample_rate
         )
         self.busy_until = start + len(pcm.samples) / pcm.sample_rate
         self._caption("guide", text, start)
+
+    def _measure(self, name: str, text: str, start: float) -> None:
+        """The summary's heard timings, taken from the rendered audio itself."""
+        r = self.result
+        if r.first_movement_s is None and re.search(r"^exercise-[a-z0-9_]+-phase", name):
+            r.first_movement_s = start
+            r.first_movement_instant_s = start - self.user_seconds
+        if self.emergency_from is not None and r.emergency_number_s is None:
+            if self.emergency_from < 0:
+                self.emergency_from = start
+            at = text.find(self.dialogue.spoken_number)
+            if at >= 0:
+                before = text[:at].strip()
+                lead = 0.0
+                if before:
+                    pcm = self.voice(before, self.content.locale.tts_voice, self.rate, 1.0)
+                    lead = len(pcm.samples) / pcm.sample_rate
+                r.emergency_number_s = start + lead - self.emergency_from
 
     def _apply(self, events: list[OutputEvent]) -> None:
         for event in events:
@@ -153,6 +191,8 @@ class DemoRun:
             elif isinstance(event, VoiceChange):
                 self.rate, self.volume = event.rate, event.volume
             elif isinstance(event, Route):
+                if event.to is RouteTo.EMERGENCY and self.result.emergency_number_s is None:
+                    self.emergency_from = -1.0  # set by the message's first sound
                 self.result.routes.append(event.to.value)
                 self._caption("route", f"{event.to.value} ({event.reason})")
             elif isinstance(event, End):
@@ -207,6 +247,7 @@ class DemoRun:
     def _waiting_for_answer(self) -> bool:
         return self.dialogue.phase in (
             Phase.SCREENING,
+            Phase.SETUP,
             Phase.PAIN_CHECK,
             Phase.EMERGENCY,
             Phase.PAUSED,
@@ -241,8 +282,11 @@ class DemoRun:
                     # Something is due first (a timeout or a count): let it happen.
                     self._tick()
                     continue
+                guide_done = max(self.clock.now(), self.busy_until)
                 self.clock.set(t if line.after_count is None else self.clock.now())
                 accepted = self._user_speaks(line.say)
+                # Time the guide spent waiting on this simulated user, not on itself.
+                self.user_seconds += max(0.0, self.clock.now() - guide_done)
                 tries += 1
                 if accepted or tries >= MAX_TRIES:
                     lines.popleft()

@@ -7,7 +7,7 @@ source and sink differ. The loop sleeps until the next input or the dialogue's n
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from voiceguide.dialogue.clock import Clock
 from voiceguide.dialogue.controller import Dialogue
@@ -46,6 +46,14 @@ class OutputSink(Protocol):
         ...
 
 
+@runtime_checkable
+class TimesSpeech(Protocol):
+    """An output sink that knows how long a sentence really takes to say (a synthesizer
+    renders it), so the dialogue schedules from that rather than a word-count guess."""
+
+    def speech_seconds(self, text: str, rate: float = 1.0) -> float: ...
+
+
 class Session:
     def __init__(
         self,
@@ -65,6 +73,8 @@ class Session:
         self.wake: float | None = None
         self.end: End | None = None
         self.grammar: str | None = None
+        if isinstance(outputs, TimesSpeech):
+            dialogue.speech_seconds = outputs.speech_seconds
 
     def run(self) -> End:
         self._apply(self.dialogue.start(self.clock.now()))

@@ -214,6 +214,16 @@ class VoiceIO:
         self._caption("guide", event.text)
         self._play(event.text)
 
+    def speech_seconds(self, text: str, rate: float = 1.0) -> float:
+        """The real length of ``text`` as it will be played (the render is cached, so
+        playing it later costs nothing). The dialogue schedules from this."""
+        if self.synth is not None:
+            try:
+                return self.synth.render(text, self.content.locale.tts_voice, rate).seconds
+            except Exception:  # any engine failure: _play reports it and uses a tone
+                pass
+        return tone().seconds
+
     def count(self, event: Count) -> None:
         # The session's clock runs ahead by the speaker's lead, so the count arrives early
         # enough to be placed exactly on its beat.
