@@ -113,14 +113,14 @@ def _edit(path: Path, old: str, new: str) -> None:
         # Content that parses but would break the emergency route (issue 8, item 4).
         (
             "prompts/en/prompts.toml",
-            "Call {number} now",
-            "Call {number:d} now",
+            "call {number} now. The number",
+            "call {number:d} now. The number",
             ["prompts.toml", "emergency_script[0]", "{number}", "format"],
         ),
         (
             "prompts/en/prompts.toml",
-            'emergency_script = [\n  "This could',
-            'emergency_script = [" ", "This could',
+            'emergency_script = ["Stay still',
+            'emergency_script = [" ", "Stay still',
             ["prompts.toml", "emergency_script[0]", "number"],
         ),
         (
@@ -161,8 +161,8 @@ def _edit(path: Path, old: str, new: str) -> None:
         ),
         (
             "prompts/en/screening.toml",
-            'rephrase = ["Put simply: does the leg look different from normal?',
-            'rephrase = ["?", "Put simply: does the leg look different from normal?',
+            'rephrase = ["Put simply: does that leg look different',
+            'rephrase = ["?", "Put simply: does that leg look different',
             ["screening.toml", "questions[2].rephrase[0]", "no letters"],
         ),
         (
@@ -173,9 +173,9 @@ def _edit(path: Path, old: str, new: str) -> None:
         ),
         (
             "prompts/en/locale.toml",
-            'alternatives = "If you',
-            'alternatives = "\u200bIf you',
-            ["locale.toml", "alternatives", "invisible"],
+            'plus_word = "plus"',
+            'plus_word = "\u200bplus"',
+            ["locale.toml", "plus_word", "invisible"],
         ),
         ("grammars/en/phrases.toml", '"yeah"', '"yës"', ["phrases.toml", "'yës'", "U+00EB"]),
         ("grammars/en/phrases.toml", '"yeah"', '"yeah 👍"', ["phrases.toml", "U+1F44D"]),
@@ -254,12 +254,14 @@ def test_prompt_fields_match_what_the_dialogue_fills_in(monkeypatch: pytest.Monk
     for _ in coached.dialogue.content.screening.questions:
         coached.send(Heard("no"))
     coached.run_until(2000)
-    emergency = Driver(seed=1)
+    emergency = Driver(seed=1, region="GB")  # a region with an alternative number
     emergency.send(Heard("yes"))
     emergency.send(Silence())  # a reminder
     for pid, seen in given.items():
         assert seen == {PROMPT_FIELDS[pid]}, (pid, seen)
-    with_fields = {pid for pid, names in PROMPT_FIELDS.items() if names}
+    # The dialogue gives every prompt it says the number; the other fields are each
+    # given to a few prompts, and each of those must really be said with them.
+    with_fields = {pid for pid, names in PROMPT_FIELDS.items() if names - {"number"}}
     assert with_fields <= set(given), with_fields - set(given)
 
 
@@ -271,5 +273,6 @@ def test_yes_gives_the_advice_with_the_number_in_every_region(region: str) -> No
     d = Driver(seed=0, region=region)
     out = d.send(Heard("yes"))
     script = [e for e in out if isinstance(e, Speak) and e.prompt == "emergency_script"]
-    number = "-".join(d.dialogue.content.locale.emergency_numbers[region])
+    locale = d.dialogue.content.locale
+    number = locale.say_number(locale.emergency_numbers[region])
     assert script and number in script[0].text

@@ -164,7 +164,7 @@ CLIPS = {"yes": speak("yes", "en-us+f2"), "no": speak("no", "en-us+f2")}
 def advice_texts() -> set[str]:
     """Every wording of the emergency script, as the dialogue renders it (US number)."""
     texts = content().prompts.prompts["emergency_script"]
-    return {t.format(number="9-1-1", alternatives=content().locale.alternatives) for t in texts}
+    return {t.format(number=content().locale.say_number("911")) for t in texts}
 
 
 def run_case(adapter: str, step: int, tmp: Path, with_fallback: bool) -> dict[str, object]:

@@ -136,6 +136,9 @@ class VoiceSessionMachine(RuleBasedStateMachine):
             assert after in (before, Phase.EMERGENCY, Phase.ENDED), (r, before, after)
         if r.accepted and r.intent is Intent.EMERGENCY and before is not Phase.ENDED:
             assert after is Phase.EMERGENCY, (r, out)
+        if after is Phase.SCREENING and before is not Phase.SCREENING:
+            # "False alarm" on the emergency route: the whole screening starts again.
+            self.confident_nos, self.unclear_run = [], 0
         if before is Phase.SCREENING and qid is not None:
             if Answer.NO in answers:
                 assert confident_no, (r, out)
