@@ -97,7 +97,14 @@ def test_auto_refuses_a_model_of_another_language(tmp_path: Path) -> None:
 def test_unusable_espeak_data_is_a_clear_failure_not_a_dead_process(tmp_path: Path) -> None:
     empty = tmp_path / "espeak-data"
     empty.mkdir()
-    env = dict(os.environ, ESPEAK_DATA_PATH=str(empty))
+    cache = tmp_path / "cache"
+    # A good run remembers its data's fingerprint, so later runs skip the child probe...
+    good = cli("say", "--wav", str(tmp_path / "ok.wav"), "hello",
+               env=dict(os.environ, XDG_CACHE_HOME=str(cache)), timeout=60)  # fmt: skip
+    assert good.returncode == 0, good.stderr
+    assert (cache / "voiceguide" / "espeak-ng-works").is_file()
+    # ...but other data is tried anew.
+    env = dict(os.environ, ESPEAK_DATA_PATH=str(empty), XDG_CACHE_HOME=str(cache))
     say = cli("say", "--wav", str(tmp_path / "x.wav"), "hello", env=env, timeout=60)
     assert say.returncode == 1 and "Traceback" not in say.stderr
     assert "espeak-ng cannot speak here" in say.stderr and "ESPEAK_DATA_PATH" in say.stderr
