@@ -261,3 +261,27 @@ def test_a_stalled_speaker_is_reported_and_answers_still_heard(tmp_path: Path) -
     assert route["reason"] == "yes to high_impact", route
     stats = next(r for r in records if r["type"] == "voice_stats")
     assert stats["speaker_stalls"] >= 1
+
+
+@needs_pulse
+def test_a_microphone_moved_by_pulseaudio_is_reported(tmp_path: Path) -> None:
+    """`pactl unload-module module-remap-source`: PulseAudio moves the recording to
+    another source without telling PortAudio. The guide says so."""
+    log = tmp_path / "session.jsonl"
+    with virtual_audio() as env:
+        run = HandsFree(env, log, "--answer-timeout", "120")
+        try:
+            run.first_question()
+            time.sleep(4)  # the first source check has seen "vmic"
+            modules = subprocess.run(
+                ["pactl", "list", "short", "modules"], env=env, capture_output=True, text=True
+            ).stdout
+            remap = next(x.split()[0] for x in modules.splitlines() if "remap-source" in x)
+            subprocess.run(["pactl", "unload-module", remap], env=env, check=True)
+            line = run.expect("the microphone changed", 20)
+        finally:
+            err = run.stop()
+    assert "from vmic to " in line, line
+    assert "Traceback" not in err, err
+    stats = next(json.loads(x) for x in log.read_text().splitlines() if '"voice_stats"' in x)
+    assert stats["mic_changes"] == 1
