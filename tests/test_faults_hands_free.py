@@ -97,7 +97,14 @@ def test_auto_refuses_a_model_of_another_language(tmp_path: Path) -> None:
 def test_unusable_espeak_data_is_a_clear_failure_not_a_dead_process(tmp_path: Path) -> None:
     empty = tmp_path / "espeak-data"
     empty.mkdir()
-    env = dict(os.environ, ESPEAK_DATA_PATH=str(empty))
+    cache = tmp_path / "cache"
+    # A good run remembers its data's fingerprint, so later runs skip the child probe...
+    good = cli("say", "--wav", str(tmp_path / "ok.wav"), "hello",
+               env=dict(os.environ, XDG_CACHE_HOME=str(cache)), timeout=60)  # fmt: skip
+    assert good.returncode == 0, good.stderr
+    assert (cache / "voiceguide" / "espeak-ng-works").is_file()
+    # ...but other data is tried anew.
+    env = dict(os.environ, ESPEAK_DATA_PATH=str(empty), XDG_CACHE_HOME=str(cache))
     say = cli("say", "--wav", str(tmp_path / "x.wav"), "hello", env=env, timeout=60)
     assert say.returncode == 1 and "Traceback" not in say.stderr
     assert "espeak-ng cannot speak here" in say.stderr and "ESPEAK_DATA_PATH" in say.stderr
@@ -254,3 +261,27 @@ def test_a_stalled_speaker_is_reported_and_answers_still_heard(tmp_path: Path) -
     assert route["reason"] == "yes to high_impact", route
     stats = next(r for r in records if r["type"] == "voice_stats")
     assert stats["speaker_stalls"] >= 1
+
+
+@needs_pulse
+def test_a_microphone_moved_by_pulseaudio_is_reported(tmp_path: Path) -> None:
+    """`pactl unload-module module-remap-source`: PulseAudio moves the recording to
+    another source without telling PortAudio. The guide says so."""
+    log = tmp_path / "session.jsonl"
+    with virtual_audio() as env:
+        run = HandsFree(env, log, "--answer-timeout", "120")
+        try:
+            run.first_question()
+            time.sleep(4)  # the first source check has seen "vmic"
+            modules = subprocess.run(
+                ["pactl", "list", "short", "modules"], env=env, capture_output=True, text=True
+            ).stdout
+            remap = next(x.split()[0] for x in modules.splitlines() if "remap-source" in x)
+            subprocess.run(["pactl", "unload-module", remap], env=env, check=True)
+            line = run.expect("the microphone changed", 20)
+        finally:
+            err = run.stop()
+    assert "from vmic to " in line, line
+    assert "Traceback" not in err, err
+    stats = next(json.loads(x) for x in log.read_text().splitlines() if '"voice_stats"' in x)
+    assert stats["mic_changes"] == 1

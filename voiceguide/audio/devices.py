@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import queue
+import re
+import shutil
+import subprocess
 import threading
 import time
 from collections import deque
@@ -291,5 +295,47 @@ class Microphone:
     def alive(self) -> bool:
         return bool(self._stream.active)
 
+    def source(self) -> str | None:
+        """The sound server's name for the source this process records from, where the
+        server can say (PulseAudio, or PipeWire's PulseAudio service); else None.
+
+        PulseAudio moves a recording to another source, without a word to PortAudio,
+        when its source goes away: this is how that move can be seen.
+        """
+        return pulse_source_of(os.getpid())
+
     def close(self) -> None:
         self._stream.close()
+
+
+def _pactl(*args: str) -> str | None:
+    if shutil.which("pactl") is None:
+        return None
+    try:
+        done = subprocess.run(
+            ["pactl", *args], capture_output=True, text=True, timeout=2, stdin=subprocess.DEVNULL
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def pulse_source_of(pid: int) -> str | None:
+    """Name of the PulseAudio source that process ``pid`` records from (None: unknown)."""
+    outputs = _pactl("list", "source-outputs")
+    if outputs is None:
+        return None
+    indexes = [
+        m.group(1)
+        for block in outputs.split("Source Output #")[1:]
+        if f'application.process.id = "{pid}"' in block
+        and (m := re.search(r"^\s*Source: (\d+)", block, re.M))
+    ]
+    if not indexes:
+        return None
+    names = {}
+    for line in (_pactl("list", "short", "sources") or "").splitlines():
+        fields = line.split("\t")
+        if len(fields) > 1:
+            names[fields[0]] = fields[1]
+    return names.get(indexes[0], f"source #{indexes[0]}")

@@ -312,5 +312,6 @@ def _hands_free(
                 barge_ins=s.barge_ins,
                 self_rejected=s.self_rejected,
                 speaker_stalls=s.stalls,
+                mic_changes=s.mic_changes,
             )
     return 0

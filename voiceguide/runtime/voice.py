@@ -62,6 +62,8 @@ COUNT_MARGIN_S = 0.03
 KEEP_S = 15.0
 #: Seconds between attempts to reopen a lost microphone.
 REOPEN_S = 2.0
+#: Seconds between checks of which source the sound server records from.
+SOURCE_CHECK_S = 3.0
 
 
 def _malloc_trim() -> Callable[[], None]:
@@ -121,6 +123,8 @@ class VoiceStats:
     self_rejected: int = 0
     #: Times the speaker was found stalled (busy long past the end of its sound).
     stalls: int = 0
+    #: Times the sound server moved the recording to another microphone.
+    mic_changes: int = 0
 
 
 class VoiceIO:
@@ -165,6 +169,7 @@ class VoiceIO:
         self._mic: AudioInput | None = open_mic()
         self._thread = threading.Thread(target=self._listen, name="voice-listen", daemon=True)
         self._thread.start()
+        threading.Thread(target=self._watch_source, name="voice-source", daemon=True).start()
 
     # ------------------------------------------------------------ output sink
 
@@ -307,6 +312,30 @@ class VoiceIO:
         except Exception as exc:  # a fault in the listening path itself
             self._caption("error", f"listening failed: {exc!r}")
             self._go_deaf()
+
+    def _watch_source(self) -> None:
+        """Report when the sound server moves the recording to another source (a
+        microphone unplugged or unloaded in PulseAudio): PortAudio never says."""
+        first: str | None = None
+        while not self._stop.wait(SOURCE_CHECK_S):
+            mic = self._mic
+            source_of = getattr(mic, "source", None)
+            try:
+                now = source_of() if source_of is not None else None
+            except Exception:
+                return
+            if now is None:
+                continue
+            if first is None:
+                first = now
+            elif now != first:
+                self.stats.mic_changes += 1
+                self._caption(
+                    "warning",
+                    f"the microphone changed from {first} to {now}: check that it is "
+                    "the one you speak into",
+                )
+                first = now
 
     def _go_deaf(self) -> None:
         """Nothing can understand the user any more: the safe state is the emergency

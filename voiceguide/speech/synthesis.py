@@ -10,6 +10,7 @@ so a repeated prompt or count word starts in microseconds.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import os
 import shutil
@@ -75,11 +76,55 @@ def fix_hint() -> str:
     return "apt-get install --reinstall espeak-ng libespeak-ng1 espeak-ng-data"
 
 
+def _data_fingerprint() -> str:
+    """What the probe's verdict depends on: where espeak-ng looks for its data, and the
+    size and time of the data files found there."""
+    env = os.environ.get("ESPEAK_DATA_PATH", "")
+    places = [Path(env), Path(env) / "espeak-ng-data"] if env else []
+    places += sorted(Path("/usr/lib").glob("*/espeak-ng-data"))
+    places += [Path("/usr/lib/espeak-ng-data"), Path("/usr/share/espeak-ng-data")]
+    parts = [f"ESPEAK_DATA_PATH={env}", sys.executable]
+    for place in places:
+        for name in ("phontab", "phondata", "phonindex", "intonations", "en_dict"):
+            try:
+                st = (place / name).stat()
+                parts.append(f"{place / name}:{st.st_size}:{st.st_mtime_ns}")
+            except OSError:
+                parts.append(f"{place / name}:-")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _verdict_file() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("voiceguide")) / "espeak-ng-works"
+
+
+def _known_good() -> bool:
+    """A child already rendered speech with exactly this data: no need to try again (the
+    probe costs about 0.8 s before the first word)."""
+    try:
+        return _verdict_file().read_text() == _data_fingerprint()
+    except OSError:
+        return False
+
+
+def _remember_good() -> None:
+    # A failure is not stored: other data has another fingerprint, so it is tried anew.
+    with contextlib.suppress(OSError):
+        path = _verdict_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(_data_fingerprint())
+
+
 def begin_probe() -> None:
     """Start the synthesis probe now, so it runs while the program does other start-up
     work; ``probe_synthesis`` then only waits for what is left of it."""
     key = os.environ.get("ESPEAK_DATA_PATH", "")
     if key in _PROBED or key in _PENDING:
+        return
+    if _known_good():
+        _PROBED[key] = None
         return
     try:
         _PENDING[key] = subprocess.Popen(
@@ -119,6 +164,8 @@ def probe_synthesis(timeout: float = PROBE_TIMEOUT_S) -> str | None:
         proc.communicate()
         why = f"a test sentence took over {timeout:.0f} s"
     _PROBED[key] = why
+    if why is None:
+        _remember_good()
     return why
 
 
