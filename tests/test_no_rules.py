@@ -29,8 +29,15 @@ import numpy as np
 import pytest
 
 from tests.helpers import Driver, content
-from tests.voicefakes import ScriptedDecoder, buzz, decode_scripted, runtime_sphinx
-from voiceguide.audio.vad import FRAME
+from tests.voicefakes import (
+    ScriptedDecoder,
+    ScriptedFinder,
+    Seg,
+    buzz,
+    decode_scripted,
+    runtime_sphinx,
+)
+from voiceguide.audio.vad import FRAME, voiced_frames
 from voiceguide.dialogue.events import AnswerGiven, Heard, NoMatch
 from voiceguide.dialogue.intents import Answer, Intent
 from voiceguide.runtime import voice
@@ -88,9 +95,15 @@ def test_any_rival_in_the_top_decodes_makes_a_no_unclear(
 def test_a_no_the_whole_list_agrees_on_is_accepted(sphinx: PocketSphinxRecognizer) -> None:
     result = scripted(sphinx, "no", ["no", "<sil> no", "no <sil>", "nope", "no", "go"])
     assert result.accepted and result.intent is Intent.NO, result
-    assert result.score == 1.0
+    assert (result.score, result.reason, result.engine) == (1.0, "", "pocketsphinx")
     # Filler tokens are dropped and repeats merged before the list is compared.
     assert result.alternatives == ("no", "nope")
+
+
+def test_a_lone_decode_that_is_no_is_enough(sphinx: PocketSphinxRecognizer) -> None:
+    """A thin lattice with one entry: that entry is the whole list, and it agrees."""
+    result = scripted(sphinx, "no", ["no"])
+    assert result.accepted and result.intent is Intent.NO and result.score == 1.0, result
 
 
 def test_only_the_top_decodes_count(sphinx: PocketSphinxRecognizer) -> None:
@@ -140,6 +153,8 @@ def test_garbage_partial_and_empty_decodes_are_rejected(
         text,
     )
     assert result.score == 0.0
+    assert result.alternatives == ((best,) if best else ())
+    assert result.engine == "pocketsphinx"
 
 
 def test_over_the_guide_every_intent_needs_the_whole_list(
@@ -148,16 +163,67 @@ def test_over_the_guide_every_intent_needs_the_whole_list(
     """A barge-in grammar is strict for every intent, not only "no"."""
     weak = scripted(sphinx, "stop", ["stop", "top"], grammar="barge_in")
     assert (weak.accepted, weak.reason) == (False, "weak_barge_in"), weak
+    assert (weak.text, weak.score, weak.alternatives) == ("stop", 0.5, ("stop", "top"))
     firm = scripted(sphinx, "stop", ["stop", "stop"], grammar="barge_in")
     assert firm.accepted and firm.intent is Intent.STOP, firm
+    assert firm.reason == ""
+
+
+def over_the_guide(
+    r: PocketSphinxRecognizer, segs: list[Seg] | None, best: str, nbest: list[str | None]
+) -> tuple[Recognition, ScriptedFinder, ScriptedDecoder]:
+    """A barge-in decode while the guide says "lower your hips": both passes scripted."""
+    finder, judge = ScriptedFinder(segs), ScriptedDecoder(best, nbest)
+    real = r._finder, r._decoder
+    r._finder, r._decoder = finder, judge  # type: ignore[assignment]
+    try:
+        audio = buzz(2.0)
+        return r.recognize(audio, "barge_in", frozenset({"lower", "your", "hips"})), finder, judge
+    finally:
+        r._finder, r._decoder = real
+
+
+def test_the_guides_own_words_alone_are_its_echo(sphinx: PocketSphinxRecognizer) -> None:
+    segs = [Seg("<sil>", 0, 10), Seg("lower", 11, 40), Seg("your(2)", 41, 60), Seg("hips", 61, 90)]
+    result, _, _ = over_the_guide(sphinx, segs, "stop", ["stop"] * 4)  # the judge is not asked
+    assert (result.accepted, result.text, result.reason) == (False, "", "out_of_grammar")
+    assert (result.score, result.alternatives, result.engine) == (0.0, (), "pocketsphinx")
+
+
+def test_an_answer_among_the_guides_words_is_judged_on_its_own(
+    sphinx: PocketSphinxRecognizer,
+) -> None:
+    segs = [Seg("lower", 0, 40), Seg("stop", 100, 130), Seg("hips", 140, 170)]
+    result, finder, _ = over_the_guide(sphinx, segs, "lower stop", ["lower stop"] * 3)
+    assert finder.heard_samples == 32_000  # the first pass hears it all
+    assert result.accepted and (result.text, result.intent) == ("stop", Intent.STOP), result
+    doubted, _, _ = over_the_guide(sphinx, segs, "stop", ["stop", "top"])
+    assert (doubted.accepted, doubted.reason) == (False, "weak_barge_in")
+    no_path, _, _ = over_the_guide(sphinx, None, "stop", ["stop"])  # judged on all of it
+    assert no_path.accepted and no_path.intent is Intent.STOP
 
 
 def test_silence_is_rejected_before_any_decoding(sphinx: PocketSphinxRecognizer) -> None:
     """The decoder would say "no"; silence never reaches it."""
     quiet = decode_scripted(sphinx, "no", ["no"] * 4, audio=np.zeros(16_000, dtype=np.int16))
     assert (quiet.accepted, quiet.reason, quiet.text) == (False, "silence", "")
+    assert (quiet.score, quiet.engine) == (0.0, "pocketsphinx")
     with pytest.raises(KeyError, match="no grammar named"):
         sphinx.recognize(buzz(), "nonsense")
+
+
+def test_four_voiced_frames_are_the_least_an_answer_has() -> None:
+    """The silence gate's edge: ``min_voiced_frames`` voiced frames pass, one fewer do not."""
+    settings = RejectionSettings()
+    need = settings.min_voiced_frames
+    tried = set()
+    for frames in range(1, 40):
+        audio = np.concatenate([np.zeros(4800, dtype=np.int16), buzz(frames * 0.03)])
+        voiced = sum(voiced_frames(audio))
+        if voiced in (need - 1, need):
+            assert settings.is_silence(audio) is (voiced < need), (frames, voiced)
+            tried.add(voiced)
+    assert tried == {need - 1, need}  # both sides of the edge were tried
 
 
 def test_answers_among_count_words_are_found(sphinx: PocketSphinxRecognizer) -> None:
@@ -166,6 +232,18 @@ def test_answers_among_count_words_are_found(sphinx: PocketSphinxRecognizer) -> 
     assert found.accepted and (found.text, found.intent) == ("stop", Intent.STOP), found
     only_counts = scripted(sphinx, "three four", ["three four"], grammar="barge_in_counts")
     assert (only_counts.accepted, only_counts.reason) == (False, "out_of_grammar")
+    assert (only_counts.text, only_counts.alternatives) == ("", ("",))
+    # "one moment" holds a count word itself: the longest phrase wins, not what is left
+    # once the count words are dropped ("moment").
+    pause = scripted(sphinx, "one moment two", ["one moment two"], grammar="barge_in_counts")
+    assert pause.accepted and (pause.text, pause.intent) == ("one moment", Intent.PAUSE), pause
+    # Something that is neither a count word nor an answer is not dropped.
+    other = scripted(sphinx, "three stop hello", ["three stop hello"], grammar="barge_in_counts")
+    assert (other.accepted, other.text, other.reason) == (
+        False,
+        "stop hello",
+        "not_a_whole_phrase",
+    ), other
 
 
 @needs_espeak
@@ -193,7 +271,12 @@ class FakeKaldi:
     def __init__(self, model: object, rate: int, grammar: str) -> None:
         FakeKaldi.grammars.append(json.loads(grammar))
 
+    delays: ClassVar[list[tuple[float, ...]]] = []
+
     def SetWords(self, on: bool) -> None: ...
+    def SetEndpointerDelays(self, *seconds: float) -> None:
+        FakeKaldi.delays.append(seconds)
+
     def SetMaxAlternatives(self, n: int) -> None: ...
 
     def AcceptWaveform(self, data: bytes) -> bool:
@@ -236,9 +319,12 @@ def test_vosk_grammar_has_the_phrases_and_the_unknown_token(
 ) -> None:
     assert vosk.unknown_token == "[unk]"
     assert vosk.missing_words == {"yes_no": ["affirmative"]}
-    vosk_hears(vosk, [("no", 1.0)])
+    assert vosk_hears(vosk, [("no", 1.0)]).engine == "vosk"
     phrases = FakeKaldi.grammars[-1]
     assert phrases[-1] == "[unk]" and "no" in phrases and "affirmative" not in phrases
+    # Answers are short: the engine is told not to wait long for more speech.
+    start, end, longest = FakeKaldi.delays[-1]
+    assert start <= 0.5 and end <= 0.5 and longest >= 5, FakeKaldi.delays[-1]
 
 
 @pytest.mark.parametrize(
@@ -292,6 +378,21 @@ def test_vosk_unknown_partial_and_empty_results_are_rejected(
     result = vosk_hears(vosk, words)
     assert (result.accepted, result.intent, result.reason) == (False, None, reason), result
     assert result.score == 0.0
+    assert result.text == " ".join(w for w, _ in words)
+
+
+def test_vosk_word_without_a_confidence_is_not_confident(
+    vosk: vosk_engine.VoskRecognizer,
+) -> None:
+    FakeKaldi.final = {"result": [{"word": "no"}], "text": "no"}
+    result = vosk.recognize(buzz(), "yes_no")
+    assert (result.accepted, result.score, result.reason) == (False, 0.0, "low_score"), result
+
+
+def test_vosk_empty_result_is_no_hypothesis(vosk: vosk_engine.VoskRecognizer) -> None:
+    FakeKaldi.final = {}
+    result = vosk.recognize(buzz(), "yes_no")
+    assert (result.accepted, result.text, result.reason) == (False, "", "no_hypothesis")
 
 
 def test_vosk_text_only_results_are_read_too(vosk: vosk_engine.VoskRecognizer) -> None:

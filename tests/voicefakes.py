@@ -36,6 +36,11 @@ class ScriptedDecoder:
         self.best, self.list = best, nbest
 
     def activate_search(self, name: str) -> None: ...
+    def add_jsgf_string(self, name: str, jsgf: str) -> None: ...
+    def remove_search(self, name: str) -> None: ...
+    def current_search(self) -> str:
+        return ""
+
     def set_cmn(self, cmn: str) -> None: ...
     def start_stream(self) -> None: ...
     def start_utt(self) -> None: ...
@@ -47,6 +52,29 @@ class ScriptedDecoder:
 
     def nbest(self) -> list[_Hyp | None]:
         return [None if h is None else _Hyp(h) for h in self.list]
+
+
+@dataclass
+class Seg:
+    word: str
+    start_frame: int
+    end_frame: int
+
+
+class ScriptedFinder(ScriptedDecoder):
+    """Stands in for the first-pass decoder over the guide's voice: its words, with frames."""
+
+    def __init__(self, segs: list[Seg] | None) -> None:
+        text = None if segs is None else " ".join(s.word for s in segs)
+        super().__init__(text, [])
+        self.segs = segs or []
+        self.heard_samples = 0
+
+    def process_raw(self, data: bytes, full_utt: bool = False) -> None:
+        self.heard_samples = len(data) // 2
+
+    def seg(self) -> list[Seg]:
+        return self.segs
 
 
 def runtime_sphinx() -> PocketSphinxRecognizer:
