@@ -63,7 +63,9 @@ def loop_room(audio: np.ndarray) -> np.ndarray:
 def coaching_lines() -> list[str]:
     lines = []
     for ex in content().routine.exercises:
-        lines += [*ex.setup, ex.release, *(p.cue for p in ex.phases)]
+        said = [*ex.setup, ex.release, *(p.cue for p in ex.phases)]
+        # As spoken: an exercise done on each side names it (here the left one).
+        lines += [t.format(side="left", other="right") if ex.sides else t for t in said]
     return lines
 
 

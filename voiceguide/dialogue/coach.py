@@ -181,8 +181,9 @@ def _progress(content: Content, rng: random.Random, n: int, total: int) -> str:
     )
 
 
-#: Quiet after each sentence before the next step, so cues do not run together.
-BREATH_S = 0.2
+#: Quiet after each sentence before the next step, so cues do not run together (a
+#: rendered sentence already ends in about 0.3 s of silence).
+BREATH_S = 0.1
 
 
 class Metronome:
