@@ -111,7 +111,8 @@ def run_bench(
     folders = sorted(p for p in data.iterdir() if p.is_dir() and p.name != "_background_noise_")
     items: list[tuple[str, str | Int16]] = []
     for folder in folders:
-        wavs = sorted(folder.glob("*.wav"))[:limit] if limit else sorted(folder.glob("*.wav"))
+        found = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".wav", ".flac"))
+        wavs = found[:limit] if limit else found
         label = (
             "yes"
             if folder.name == "yes"
