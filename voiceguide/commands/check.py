@@ -24,6 +24,8 @@ how to fix it:
   content      the prompts and grammars load and validate
   speech out   pyttsx3 and espeak-ng render a sentence
   recognizer   which engine 'auto' picks and why; it loads and decodes
+  answer model the speech embedding and the trained head that verify yes/no load
+               (FAIL: the recognizer falls back to PocketSphinx's stricter rejection)
   microphone   an input device exists and opens
   speaker      an output device exists and opens
   loopback     the speaker's sound, heard by the microphone, is recognized
@@ -80,6 +82,7 @@ def main(args: argparse.Namespace) -> int:
         _content,
         _speech_out,
         _recognizer,
+        _answer_model,
         _microphone,
         _speaker,
     ]
@@ -172,6 +175,22 @@ def _recognizer(args: argparse.Namespace, state: Found) -> Line:
     note = f"; phrases not in the model's vocabulary: {missing}" if missing else ""
     return Line(
         "PASS", "recognizer", f"{recognizer.name} (loaded in {load_s:.1f} s): {choice.why}{note}"
+    )
+
+
+def _answer_model(args: argparse.Namespace, state: Found) -> Line:
+    from voiceguide.speech.select import answer_model_status
+
+    ok, detail = answer_model_status(args.lang)
+    if ok:
+        return Line("PASS", "answer model", detail)
+    if args.lang != "en":
+        return Line("INFO", "answer model", detail)
+    return Line(
+        "FAIL",
+        "answer model",
+        f"{detail}; yes/no falls back to PocketSphinx alone (safe, but it rejects more)",
+        "run scripts/setup, or pip install --force-reinstall --no-deps openwakeword==0.5.1",
     )
 
 

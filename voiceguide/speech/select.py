@@ -1,8 +1,16 @@
-"""Which recognizer to use: ``auto`` picks Vosk when a Vosk model for the language is
-installed, otherwise PocketSphinx for English (its model ships in the wheel)."""
+"""Which recognizer to use.
+
+``auto`` picks a grammar engine (Vosk when a Vosk model for the language is installed,
+otherwise PocketSphinx for English, whose model ships in the wheel) and, for English,
+verifies it with the answer model (``fused``). If the answer model cannot be loaded, the
+grammar engine runs alone with its own rejection: never anything that accepts more.
+``answer-model`` is the model alone (for benchmarks); ``fused`` asks for the
+verification explicitly.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,8 +20,10 @@ from typing import Literal
 from voiceguide.content.models import GrammarBook
 from voiceguide.speech.recognizer import Recognition, Recognizer, Samples
 
-EngineName = Literal["auto", "vosk", "pocketsphinx"]
-ENGINES: tuple[str, ...] = ("auto", "vosk", "pocketsphinx")
+EngineName = Literal["auto", "vosk", "pocketsphinx", "answer-model", "fused"]
+ENGINES: tuple[str, ...] = ("auto", "vosk", "pocketsphinx", "answer-model", "fused")
+#: Languages the answer model was trained for.
+ANSWER_MODEL_LANGUAGES = frozenset({"en"})
 
 
 class NoRecognizer(RuntimeError):
@@ -27,12 +37,17 @@ class Choice:
 
 
 def choose(engine: str, lang: str) -> Choice:
+    """The grammar engine to use (``vosk`` or ``pocketsphinx``), or ``answer-model``."""
     from voiceguide.speech.model_store import find_installed_model
 
     if engine == "vosk":
         return Choice("vosk", "asked for Vosk")
     if engine == "pocketsphinx":
         return Choice("pocketsphinx", "asked for PocketSphinx")
+    if engine == "answer-model":
+        if lang not in ANSWER_MODEL_LANGUAGES:
+            raise NoRecognizer(f"the answer model knows only English, not {lang!r}")
+        return Choice("answer-model", "asked for the answer model alone")
     model = find_installed_model(lang)
     if model is not None:
         return Choice("vosk", f"a Vosk model for {lang!r} is installed at {model}")
@@ -48,16 +63,59 @@ def choose(engine: str, lang: str) -> Choice:
     )
 
 
+def answer_model_status(lang: str) -> tuple[bool, str]:
+    """Whether the answer model loads for ``lang``, and what was found (for ``check``)."""
+    from voiceguide.speech.answer_model import AnswerModel, AnswerModelUnavailable
+
+    if lang not in ANSWER_MODEL_LANGUAGES:
+        return False, f"no answer model for {lang!r} (English only)"
+    try:
+        AnswerModel()
+    except AnswerModelUnavailable as exc:
+        return False, str(exc)
+    return True, "speech embedding (openwakeword 0.5.1's ONNX files) and the trained head load"
+
+
 def make_recognizer(
     engine: str,
     grammars: GrammarBook,
     echo_words: frozenset[str] = frozenset(),
     count_words: frozenset[str] = frozenset(),
+    base_engine: str | None = None,
 ) -> Recognizer:
     """``echo_words``: what the guide says, so its own voice is not taken for a barge-in;
-    ``count_words``: may surround a barge-in spoken over the counting."""
+    ``count_words``: may surround a barge-in spoken over the counting; ``base_engine``:
+    the grammar engine to use whatever ``engine`` would choose (a fallback)."""
+    from voiceguide.speech.answer_model import AnswerModel, AnswerModelUnavailable
+
     choice = choose(engine, grammars.language)
-    if choice.engine == "vosk":
+    if choice.engine == "answer-model":
+        from voiceguide.speech.fused import AnswerModelRecognizer
+
+        try:
+            return AnswerModelRecognizer(AnswerModel(), grammars)
+        except AnswerModelUnavailable as exc:
+            raise NoRecognizer(f"the answer model cannot be used: {exc}") from None
+    base = _grammar_engine(base_engine or choice.engine, grammars, echo_words, count_words)
+    if engine not in ("auto", "fused") or grammars.language not in ANSWER_MODEL_LANGUAGES:
+        return base
+    try:
+        model = AnswerModel()
+    except AnswerModelUnavailable as exc:
+        # Today's rejection of the grammar engine alone: safe, only less accepting.
+        logging.getLogger(__name__).warning(
+            "the answer model cannot be used (%s); %s decides alone", exc, base.name
+        )
+        return base
+    from voiceguide.speech.fused import FusedRecognizer
+
+    return FusedRecognizer(base, model, grammars)
+
+
+def _grammar_engine(
+    engine: str, grammars: GrammarBook, echo_words: frozenset[str], count_words: frozenset[str]
+) -> Recognizer:
+    if engine == "vosk":
         from voiceguide.speech.vosk_engine import VoskRecognizer
 
         return VoskRecognizer(grammars)
@@ -190,16 +248,14 @@ def load_in_background(
             raise NoRecognizer(f"no Vosk model for {grammars.language!r} is installed")
         if grammars.language == "en":
             fallback = lambda: make_recognizer(  # noqa: E731
-                "pocketsphinx", grammars, echo_words, count_words
+                engine, grammars, echo_words, count_words, base_engine="pocketsphinx"
             )
         else:
             validate_model_dir(path)  # with no fallback, a missing part is reported now
 
     def load() -> Recognizer:
         if choice.engine == "vosk":
-            from voiceguide.speech.vosk_engine import VoskRecognizer
-
-            return VoskRecognizer(grammars, checked_vosk_model(grammars))
-        return make_recognizer(choice.engine, grammars, echo_words, count_words)
+            checked_vosk_model(grammars)  # in a child: a corrupt model may abort its loader
+        return make_recognizer(engine, grammars, echo_words, count_words)
 
     return BackgroundRecognizer(choice.engine, load, grammars.language, fallback, notify)

@@ -1,0 +1,288 @@
+"""The answer model: it loads, hears generated speech sensibly, and a missing or damaged
+model falls back to PocketSphinx's own rejection, never to accepting more.
+
+Speech is generated with espeak-ng in voices the model never heard in training (the
+held-out list in scripts/train_answer_model.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.speechgen import speak
+from voiceguide.content import load_grammars
+from voiceguide.dialogue.intents import Intent
+from voiceguide.speech import embedding_engine
+from voiceguide.speech.answer_model import (
+    CLASSES,
+    HEAD_DIR,
+    AnswerModel,
+    AnswerModelUnavailable,
+    load_head,
+)
+from voiceguide.speech.embedding_engine import EmbeddingUnavailable, check_files
+from voiceguide.speech.fused import FusedRecognizer
+from voiceguide.speech.pocketsphinx_engine import PocketSphinxRecognizer
+from voiceguide.speech.recognizer import Recognition
+from voiceguide.speech.select import make_recognizer
+
+# Held-out voices: never used to train the head.
+VOICES = [
+    ("en-us-nyc+Annie", 175, 52),
+    ("en-gb-x-gbcwmd+m5", 125, 22),
+    ("en-us-nyc+john", 175, 82),
+    ("en-gb-x-gbcwmd+f4", 175, 52),
+]
+#: Voices of the kind used in training (espeak-ng's defaults), for the fused checks.
+SEEN_VOICES = [("en-us", 150, 50), ("en-gb-x-rp", 160, 50), ("en-us+m3", 160, 50)]
+DEMO_VOICE = ("en-us+f2", 175, 50)
+POOL_DEV = Path(__file__).resolve().parents[2] / "shared/data/speech_commands_pool/dev"
+
+
+@pytest.fixture(scope="module")
+def model() -> AnswerModel:
+    return AnswerModel()
+
+
+def best_class(model: AnswerModel, text: str, voice: tuple[str, int, int]) -> tuple[str, float]:
+    p = model.scores(speak(text, *voice)).segments.max(axis=0)
+    return CLASSES[int(p.argmax())], float(p.max())
+
+
+def test_the_head_is_small_and_loads_with_its_thresholds() -> None:
+    assert (HEAD_DIR / "head.npz").stat().st_size < 2_000_000
+    head = load_head()
+    assert head.classes == CLASSES
+    for key in ("no", "yes", "emergency", "yes_doubt", "no_needs"):
+        assert key in head.thresholds
+    assert 0.5 <= head.thresholds["no"] < 1.0
+    assert (HEAD_DIR / "MODEL_CARD.md").read_text().count("Warden 2018, CC BY 4.0") >= 1
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [("yes", "yes"), ("no", "no"), ("help", "emergency"), ("help me", "emergency"),
+     ("i fell", "emergency"), ("i can't move", "emergency"), ("house", "other"),
+     ("table", "other")],
+)  # fmt: skip
+def test_generated_speech_in_unseen_voices(model: AnswerModel, text: str, want: str) -> None:
+    """Sensible on voices it never heard: the right class wins for at least half of
+    them, and an answer is never heard as its opposite."""
+    got = [best_class(model, text, v)[0] for v in VOICES]
+    assert got.count(want) >= 2, f"{text!r} heard as {got}"
+    opposite = {"yes": "no", "no": "yes", "emergency": "no"}.get(want)
+    assert opposite not in got, f"{text!r} heard as {got}"
+
+
+def test_silence_and_noise_are_silence(model: AnswerModel) -> None:
+    rng = np.random.default_rng(0)
+    for level in (30.0, 300.0, 1000.0):
+        noise = (rng.normal(0, level, 16000)).astype(np.int16)
+        assert best_class_of(model, noise) == "silence"
+
+
+def best_class_of(model: AnswerModel, samples: np.ndarray) -> str:
+    return CLASSES[int(model.scores(samples).segments.max(axis=0).argmax())]
+
+
+def test_long_utterances_are_scanned(model: AnswerModel) -> None:
+    """Longer than a segment: scanned, and a call for help inside is found."""
+    audio = speak("well I am not sure what happened but i fell", "en-us", 150, 50)
+    assert len(model.scores(audio).segments) > 3
+    assert model.scores(audio).best("emergency") >= model.thresholds["emergency"]
+
+
+@pytest.fixture(scope="module")
+def fused() -> FusedRecognizer:
+    recognizer = make_recognizer("fused", load_grammars("en"))
+    assert isinstance(recognizer, FusedRecognizer)
+    return recognizer
+
+
+def test_auto_is_fused_for_english() -> None:
+    assert isinstance(make_recognizer("auto", load_grammars("en")), FusedRecognizer)
+
+
+def test_fused_answers_and_rejections(fused: FusedRecognizer) -> None:
+    heard = {
+        text: [fused.recognize(speak(text, *v), "yes_no") for v in VOICES + SEEN_VOICES]
+        for text in ("yes", "no", "help me", "i fell")
+    }
+    assert sum(r.intent is Intent.YES for r in heard["yes"]) >= 4
+    # Synthetic "no" is the model's weak spot (real voices are what it is tuned on); the
+    # demo's user voice must get through.
+    assert fused.recognize(speak("no", *DEMO_VOICE), "yes_no").intent is Intent.NO
+    assert not any(r.intent is Intent.YES for r in heard["no"])
+    assert not any(r.intent is Intent.NO for r in heard["yes"])
+    # Emergency phrases are heard during a question too (yes_no), not only "help".
+    assert sum(r.intent is Intent.EMERGENCY for r in heard["help me"]) >= 4
+    assert sum(r.intent is Intent.EMERGENCY for r in heard["i fell"]) >= 5
+
+
+HOMOPHONES = ["go", "oh", "so", "low", "toe", "snow", "house", "table"]
+#: espeak-ng's "snow" in this voice is "no" to both engines (PocketSphinx alone accepts
+#: it as "no" too); kept as a known failure so that a fix shows up.
+KNOWN_UNSAFE = {("snow", "en-us-nyc+Annie")}
+
+
+@pytest.mark.parametrize("text", HOMOPHONES)
+def test_words_like_no_are_not_no(fused: FusedRecognizer, text: str) -> None:
+    for voice in VOICES + SEEN_VOICES:
+        if (text, voice[0]) not in KNOWN_UNSAFE:
+            got = fused.recognize(speak(text, *voice), "yes_no")
+            assert got.intent is not Intent.NO, voice
+
+
+@pytest.mark.xfail(strict=True, reason="synthetic 'snow' in en-us-nyc+Annie sounds like 'no'")
+def test_known_unsafe_synthetic_snow(fused: FusedRecognizer) -> None:
+    assert fused.recognize(speak("snow", *VOICES[0]), "yes_no").intent is not Intent.NO
+
+
+def test_emergency_in_coaching(fused: FusedRecognizer) -> None:
+    got = [fused.recognize(speak("i can't move", *v), "coaching").intent for v in VOICES]
+    assert got.count(Intent.EMERGENCY) >= 3
+
+
+def test_silence_stays_silence(fused: FusedRecognizer) -> None:
+    r = fused.recognize(np.zeros(16000, dtype=np.int16), "yes_no")
+    assert not r.accepted and r.reason == "silence"
+
+
+# ------------------------------------------------------------------ damaged or missing
+
+
+def damaged_copy(tmp_path: Path, name: str) -> Path:
+    folder = tmp_path / "models"
+    shutil.copytree(embedding_engine.model_folder(), folder)
+    path = folder / name
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 64] = bytes(64)
+    path.write_bytes(bytes(data))
+    return folder
+
+
+@pytest.mark.parametrize("name", ["melspectrogram.onnx", "embedding_model.onnx"])
+def test_a_damaged_embedding_file_is_refused(tmp_path: Path, name: str) -> None:
+    folder = damaged_copy(tmp_path, name)
+    with pytest.raises(EmbeddingUnavailable, match="damaged"):
+        check_files(folder)
+
+
+def test_a_missing_embedding_file_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "models"
+    shutil.copytree(embedding_engine.model_folder(), folder)
+    (folder / "embedding_model.onnx").unlink()
+    with pytest.raises(EmbeddingUnavailable, match="cannot read"):
+        check_files(folder)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "missing", "json"])
+def test_a_damaged_head_is_refused(tmp_path: Path, damage: str) -> None:
+    folder = tmp_path / "head"
+    shutil.copytree(HEAD_DIR, folder)
+    npz = folder / "head.npz"
+    if damage == "truncate":
+        npz.write_bytes(npz.read_bytes()[:100])
+    elif damage == "flip":
+        data = bytearray(npz.read_bytes())
+        data[-200] ^= 0xFF
+        npz.write_bytes(bytes(data))
+    elif damage == "missing":
+        npz.unlink()
+    else:
+        (folder / "head.json").write_text("{not json")
+    with pytest.raises(AnswerModelUnavailable):
+        AnswerModel(folder)
+
+
+@pytest.fixture
+def broken_embedding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = damaged_copy(tmp_path, "embedding_model.onnx")
+    monkeypatch.setattr(embedding_engine, "model_folder", lambda: folder)
+
+
+@pytest.mark.usefixtures("broken_embedding")
+def test_a_broken_model_falls_back_to_pocketsphinx_rejection() -> None:
+    grammars = load_grammars("en")
+    for engine in ("auto", "fused"):
+        recognizer = make_recognizer(engine, grammars)
+        assert isinstance(recognizer, PocketSphinxRecognizer), engine
+    plain = PocketSphinxRecognizer(grammars)
+    fallback = make_recognizer("auto", grammars)
+    for text in ("no", "go", "yes"):
+        audio = speak(text, "en-us", 150, 50)
+        a, b = plain.recognize(audio, "yes_no"), fallback.recognize(audio, "yes_no")
+        assert (a.accepted, a.intent, a.reason) == (b.accepted, b.intent, b.reason)
+
+
+@pytest.mark.usefixtures("broken_embedding")
+def test_check_reports_a_broken_model() -> None:
+    from voiceguide.commands.check import Found, _answer_model
+
+    line = _answer_model(argparse.Namespace(lang="en"), Found())
+    assert line.status == "FAIL"
+    assert "damaged" in line.detail and "falls back" in line.detail
+    assert line.fix
+
+
+def test_check_passes_with_the_model() -> None:
+    from voiceguide.commands.check import Found, _answer_model
+
+    assert _answer_model(argparse.Namespace(lang="en"), Found()).status == "PASS"
+
+
+# ------------------------------------------------------------------ real voices (../shared)
+
+
+@pytest.mark.skipif(
+    not POOL_DEV.is_dir(),
+    reason=f"real-voice check needs {POOL_DEV} (the team's Speech Commands pool), absent here",
+)
+def test_real_voices_from_dev(fused: FusedRecognizer) -> None:
+    from voiceguide.audio.files import load_audio
+
+    def clips(word: str, n: int) -> list[np.ndarray]:
+        return [load_audio(p) for p in sorted((POOL_DEV / word).glob("*.flac"))[:n]]
+
+    yes = [fused.recognize(c, "yes_no").intent for c in clips("yes", 30)]
+    no = [fused.recognize(c, "yes_no").intent for c in clips("no", 30)]
+    other = [
+        fused.recognize(c, "yes_no").intent for w in ("up", "down", "stop") for c in clips(w, 20)
+    ]
+    assert yes.count(Intent.YES) >= 25, yes
+    assert no.count(Intent.NO) >= 12, no
+    assert Intent.NO not in other
+
+
+class FakeVosk:
+    """Stands in for Vosk's English model, which cannot be downloaded here: it accepts
+    "no" for everything, confidently."""
+
+    name = "vosk"
+    language = "en"
+
+    def recognize(
+        self, samples: np.ndarray, grammar: str, speaking: frozenset[str] = frozenset()
+    ) -> Recognition:
+        return Recognition("no", Intent.NO, 0.99, True, engine="vosk")
+
+
+def test_auto_verifies_vosk_with_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a Vosk English model installed, ``auto`` is Vosk verified by the answer model:
+    Vosk's "no" counts only when the model hears "no" too."""
+    from voiceguide.speech import model_store, select
+
+    monkeypatch.setattr(model_store, "find_installed_model", lambda lang: Path("/x"))
+    monkeypatch.setattr(select, "_grammar_engine", lambda engine, *a: FakeVosk())
+    recognizer = make_recognizer("auto", load_grammars("en"))
+    assert isinstance(recognizer, FusedRecognizer) and recognizer.engine.name == "vosk"
+    for voice in VOICES + SEEN_VOICES:
+        for text in ("house", "table", "yes"):
+            got = recognizer.recognize(speak(text, *voice), "yes_no")
+            assert got.intent is not Intent.NO, (text, voice)
+    assert recognizer.recognize(speak("no", *DEMO_VOICE), "yes_no").intent is Intent.NO

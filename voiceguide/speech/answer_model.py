@@ -1,0 +1,179 @@
+"""The answer model: yes / no / emergency / other / silence from a pretrained speech
+embedding and a small trained head (``voiceguide/speech/answer_head/``).
+
+An utterance is cut into segments of ``SEGMENT_SAMPLES`` (1.19 s, six embedding steps);
+one short enough is centred in a single segment, a longer one is scanned with segments
+every 160 ms. Each segment gets calibrated class probabilities. The head is a small MLP
+stored as numbers in ``head.npz`` and run with numpy: no third-party engine here.
+
+The head and its thresholds are written by ``scripts/train_answer_model.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from voiceguide.speech.embedding_engine import (
+    EMBEDDING_DIM,
+    EmbeddingUnavailable,
+    SpeechEmbedding,
+    samples_for,
+)
+
+CLASSES = ("yes", "no", "emergency", "other", "silence")
+SEGMENT_EMBEDDINGS = 6
+SEGMENT_SAMPLES = samples_for(SEGMENT_EMBEDDINGS)
+#: Scanning a long utterance: a segment every this many embedding steps (80 ms each).
+SCAN_STEP = 2
+HEAD_DIR = Path(__file__).with_name("answer_head")
+#: 30 ms frames, for the noise floor used as padding.
+FLOOR_FRAME = 480
+
+Floats = npt.NDArray[np.float32]
+Int16 = npt.NDArray[np.int16]
+
+
+class AnswerModelUnavailable(RuntimeError):
+    """The embedding or the head is missing or damaged; the message says which and why."""
+
+
+def noise_floor(samples: Int16) -> float:
+    """RMS of the quietest 30 ms frames: the room's own level, used to pad with."""
+    n = len(samples) // FLOOR_FRAME
+    if n == 0:
+        return 1.0
+    frames = samples[: n * FLOOR_FRAME].astype(np.float64).reshape(n, FLOOR_FRAME)
+    rms = np.sqrt(np.mean(frames**2, axis=1))
+    quiet = np.sort(rms)[: max(1, n // 10)]
+    return float(max(1.0, np.mean(quiet)))
+
+
+def place(samples: Int16, length: int, offset: int, seed: int) -> Int16:
+    """``samples`` at ``offset`` in ``length`` samples of noise at the clip's noise floor
+    (cropped when longer); training and decoding pad the same way."""
+    rng = np.random.default_rng(seed)
+    out = rng.normal(0.0, noise_floor(samples), length)
+    piece = samples[max(0, -offset) :][: length - max(0, offset)]
+    start = max(0, offset)
+    out[start : start + len(piece)] = piece
+    return np.clip(np.round(out), -32768, 32767).astype(np.int16)
+
+
+def features(window: Floats) -> Floats:
+    """Head input for one segment's (6, 96) embeddings: the steps in order, plus their
+    mean and maximum (which do not care where in the segment the word fell)."""
+    w = np.asarray(window, dtype=np.float32).reshape(-1, SEGMENT_EMBEDDINGS, EMBEDDING_DIM)
+    out: Floats = np.concatenate(
+        [w.reshape(len(w), -1), w.mean(axis=1), w.max(axis=1)], axis=1
+    ).astype(np.float32)
+    return out
+
+
+def segment_features(embedding: SpeechEmbedding, samples: Int16) -> Floats:
+    """Head inputs of every scanned segment of ``samples``: one centred segment when it
+    fits, else a segment every ``SCAN_STEP`` embedding steps."""
+    n = len(samples)
+    if n <= SEGMENT_SAMPLES:
+        audio = place(samples, SEGMENT_SAMPLES, (SEGMENT_SAMPLES - n) // 2, seed=n)
+        return features(embedding.embed(audio))
+    emb = embedding.embed(samples)
+    last = len(emb) - SEGMENT_EMBEDDINGS
+    starts = sorted({*range(0, last + 1, SCAN_STEP), last})
+    return features(np.stack([emb[s : s + SEGMENT_EMBEDDINGS] for s in starts]))
+
+
+@dataclass(frozen=True)
+class Head:
+    """A small MLP (ReLU hidden layers, softmax out) with its input scaling and the
+    temperature that calibrates it."""
+
+    mean: Floats
+    scale: Floats
+    weights: tuple[Floats, ...]
+    biases: tuple[Floats, ...]
+    temperature: float
+    classes: tuple[str, ...]
+    thresholds: dict[str, float]
+
+    def probabilities(self, x: Floats) -> Floats:
+        h = (np.asarray(x, dtype=np.float32) - self.mean) / self.scale
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            h = h @ w + b
+            if i < len(self.weights) - 1:
+                h = np.maximum(h, 0.0)
+        z = h / self.temperature
+        z = z - z.max(axis=-1, keepdims=True)
+        e = np.exp(z)
+        p: Floats = (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
+        return p
+
+
+def load_head(folder: Path = HEAD_DIR) -> Head:
+    """The head in ``folder`` (``head.npz`` + ``head.json``), checked against the hash in
+    the JSON and for sane shapes and numbers; else ``AnswerModelUnavailable``."""
+    meta_path, npz_path = folder / "head.json", folder / "head.npz"
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        blob = npz_path.read_bytes()
+    except (OSError, ValueError) as exc:
+        raise AnswerModelUnavailable(f"the answer model's head cannot be read: {exc}") from None
+    if hashlib.sha256(blob).hexdigest() != meta.get("npz_sha256"):
+        raise AnswerModelUnavailable(f"{npz_path} is damaged (its SHA-256 does not match)")
+    try:
+        import io
+
+        with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+            layers = int(z["layers"])
+            head = Head(
+                mean=z["mean"].astype(np.float32),
+                scale=z["scale"].astype(np.float32),
+                weights=tuple(z[f"w{i}"].astype(np.float32) for i in range(layers)),
+                biases=tuple(z[f"b{i}"].astype(np.float32) for i in range(layers)),
+                temperature=float(meta["temperature"]),
+                classes=tuple(meta["classes"]),
+                thresholds={k: float(v) for k, v in meta["thresholds"].items()},
+            )
+    except (KeyError, ValueError, TypeError) as exc:
+        raise AnswerModelUnavailable(f"the answer model's head is malformed: {exc}") from None
+    probe = features(np.zeros((SEGMENT_EMBEDDINGS, EMBEDDING_DIM), np.float32))
+    if head.classes != CLASSES or head.mean.shape != (probe.shape[1],):
+        raise AnswerModelUnavailable("the answer model's head does not fit this code")
+    if not all(np.isfinite(a).all() for a in (*head.weights, *head.biases, head.mean)):
+        raise AnswerModelUnavailable("the answer model's head holds non-finite numbers")
+    if not 0 < head.temperature < 100:
+        raise AnswerModelUnavailable("the answer model's head has a bad temperature")
+    return head
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Class probabilities of each scanned segment of one utterance, in order."""
+
+    segments: Floats  # (n, len(CLASSES))
+
+    def best(self, cls: str) -> float:
+        return float(self.segments[:, CLASSES.index(cls)].max())
+
+
+class AnswerModel:
+    """Embedding + head. Raises ``AnswerModelUnavailable`` when either cannot be used."""
+
+    def __init__(self, head_dir: Path = HEAD_DIR, embedding: SpeechEmbedding | None = None):
+        self.head = load_head(head_dir)
+        try:
+            self.embedding = embedding or SpeechEmbedding()
+        except EmbeddingUnavailable as exc:
+            raise AnswerModelUnavailable(str(exc)) from None
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        return self.head.thresholds
+
+    def scores(self, samples: Int16) -> Scores:
+        return Scores(self.head.probabilities(segment_features(self.embedding, samples)))

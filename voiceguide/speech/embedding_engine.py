@@ -1,0 +1,131 @@
+"""Google's speech embedding, run with onnxruntime: the one adapter over ``onnxruntime``.
+
+The two ONNX files (a log-mel front end and the embedding network, Apache-2.0) ship in
+``openwakeword`` 0.5.1's wheel. Only their files are used: openwakeword's own code is
+never imported, and none of its wake-word models (CC BY-NC-SA) are touched. The files
+are checked against the hashes of that release, so a damaged or different file is
+refused at load time instead of silently producing other numbers.
+
+The embedding is 96 numbers per 80 ms step, each computed from 76 mel frames (0.775 s).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+#: The two files, with the SHA-256 of openwakeword 0.5.1's copies.
+MODEL_FILES = {
+    "melspectrogram.onnx": "ba2b0e0f8b7b875369a2c89cb13360ff53bac436f2895cced9f479fa65eb176f",
+    "embedding_model.onnx": "70d164290c1d095d1d4ee149bc5e00543250a7316b59f31d056cff7bd3075c1f",
+}
+#: Mel frames per embedding, and mel frames between embeddings (10 ms each).
+WINDOW_FRAMES = 76
+STEP_FRAMES = 8
+EMBEDDING_DIM = 96
+#: The mel front end drops this many frames at the end (its STFT edge).
+MEL_EDGE_FRAMES = 3
+HOP_SAMPLES = 160
+
+Floats = npt.NDArray[np.float32]
+
+
+class EmbeddingUnavailable(RuntimeError):
+    """The embedding model is missing, damaged or cannot run; the message says why."""
+
+
+def samples_for(embeddings: int) -> int:
+    """Audio samples that give exactly ``embeddings`` embedding steps."""
+    frames = WINDOW_FRAMES + STEP_FRAMES * (embeddings - 1)
+    return (frames + MEL_EDGE_FRAMES) * HOP_SAMPLES
+
+
+def model_folder() -> Path:
+    """Where openwakeword's wheel put its resource files (without importing it)."""
+    try:
+        spec = importlib.util.find_spec("openwakeword")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddingUnavailable(
+            "the speech-embedding model is not installed (it comes in the openwakeword "
+            "0.5.1 package): run scripts/setup, or pip install --no-deps openwakeword==0.5.1"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "resources" / "models"
+
+
+def check_files(folder: Path | None = None) -> Path:
+    """The folder holding both files, each with its expected hash; else ``EmbeddingUnavailable``."""
+    folder = folder or model_folder()
+    for name, sha in MODEL_FILES.items():
+        path = folder / name
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError as exc:
+            raise EmbeddingUnavailable(f"cannot read {path}: {exc.strerror or exc}") from None
+        if digest != sha:
+            raise EmbeddingUnavailable(
+                f"{path} is damaged or not openwakeword 0.5.1's file (its SHA-256 differs); "
+                "reinstall: pip install --force-reinstall --no-deps openwakeword==0.5.1"
+            )
+    return folder
+
+
+class SpeechEmbedding:
+    """16 kHz int16 audio in, one 96-number embedding per 80 ms out."""
+
+    def __init__(self, folder: Path | None = None, threads: int = 1) -> None:
+        folder = check_files(folder)
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            raise EmbeddingUnavailable(f"onnxruntime is not installed ({exc})") from None
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            self._mel = ort.InferenceSession(
+                str(folder / "melspectrogram.onnx"), options, providers=["CPUExecutionProvider"]
+            )
+            self._net = ort.InferenceSession(
+                str(folder / "embedding_model.onnx"), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own types for bad files
+            raise EmbeddingUnavailable(f"onnxruntime could not load the model: {exc}") from None
+
+    def mel(self, samples: npt.NDArray[np.int16]) -> Floats:
+        """Log-mel frames (n, 32), scaled as the original TensorFlow model expects."""
+        x = np.asarray(samples, dtype=np.float32)[None, :]
+        out = self._mel.run(None, {"input": x})[0]
+        spec: Floats = np.squeeze(out, axis=(1,)).reshape(-1, 32) / 10.0 + 2.0
+        return spec.astype(np.float32)
+
+    def embed_batch(self, segments: npt.NDArray[np.int16]) -> Floats:
+        """Embeddings (N, n, 96) of N equally long segments, in one run of each network."""
+        x = np.asarray(segments, dtype=np.float32)
+        if x.ndim != 2 or x.shape[1] < samples_for(1):
+            raise ValueError(f"need (N, >= {samples_for(1)}) samples, got {x.shape}")
+        out = self._mel.run(None, {"input": x})[0]
+        spec = out.reshape(x.shape[0], -1, 32) / 10.0 + 2.0
+        starts = list(range(0, spec.shape[1] - WINDOW_FRAMES + 1, STEP_FRAMES))
+        windows = np.stack([spec[:, i : i + WINDOW_FRAMES] for i in starts], axis=1)
+        flat = windows.reshape(-1, WINDOW_FRAMES, 32, 1).astype(np.float32)
+        emb = self._net.run(None, {"input_1": flat})[0]
+        result: Floats = emb.reshape(x.shape[0], len(starts), EMBEDDING_DIM).astype(np.float32)
+        return result
+
+    def embed(self, samples: npt.NDArray[np.int16]) -> Floats:
+        """Embeddings (n, 96), one per 80 ms; ``samples`` must be at least ``samples_for(1)``."""
+        if len(samples) < samples_for(1):
+            raise ValueError(f"need at least {samples_for(1)} samples, got {len(samples)}")
+        spec = self.mel(samples)
+        starts = range(0, spec.shape[0] - WINDOW_FRAMES + 1, STEP_FRAMES)
+        windows = np.stack([spec[i : i + WINDOW_FRAMES] for i in starts])[..., None]
+        out = self._net.run(None, {"input_1": windows.astype(np.float32)})[0]
+        emb: Floats = out.reshape(len(windows), EMBEDDING_DIM).astype(np.float32)
+        return emb

@@ -1,0 +1,96 @@
+"""The fusion rule: how the answer model and the grammar engine together decide an answer.
+
+Pure functions over plain numbers, so the rule can be tested exhaustively. Asymmetric on
+purpose (README, "Safety rules"): a wrong "yes" only sends someone to the emergency
+route, a wrong "no" can send an injured person into exercises. So:
+
+- "no" needs both: the model's "no" probability at or over its threshold, no segment
+  leaning to "yes", and the grammar engine at least at ``no_needs`` (not preferring a
+  rival word). A doubtful "no" is unclear, never "no".
+- "yes" needs the model's "yes" over its threshold and the engine not hearing "no".
+- "emergency" needs the model or the engine; from any grammar, questions included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from voiceguide.dialogue.intents import Intent
+
+
+class EngineNo(IntEnum):
+    """How much the grammar engine's own decode supports "no" (ordered: more is more)."""
+
+    #: Its best decode is another answer or command of the grammar ("yes", "repeat").
+    RIVAL = 0
+    #: Its best decode is a word that is no answer (a garbage word: "go", "oh", "down").
+    OTHER_WORD = 1
+    #: It decoded nothing usable (no hypothesis), so it neither supports nor opposes.
+    NOTHING = 2
+    #: Its best decode is a "no" phrase, but it did not accept it (n-best not unanimous).
+    TOP = 3
+    #: It accepted "no" on its own (the n-best list agrees).
+    ACCEPTED = 4
+
+
+@dataclass(frozen=True)
+class ModelEvidence:
+    """The answer model's largest class probabilities over an utterance's segments."""
+
+    yes: float
+    no: float
+    emergency: float
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Picked on dev by ``scripts/train_answer_model.py`` (stored in the head's JSON)."""
+
+    no: float
+    yes: float
+    emergency: float
+    #: Any segment with "yes" at or over this makes a "no" doubtful.
+    yes_doubt: float
+    no_needs: EngineNo
+
+
+@dataclass(frozen=True)
+class Verdict:
+    intent: Intent | None
+    #: Why it is unclear ("" when an answer was accepted).
+    reason: str
+
+
+def accepts_no(model: ModelEvidence, engine: EngineNo, t: Thresholds) -> bool:
+    """The one way to a "no": strong model evidence that nothing contradicts, and the
+    grammar engine not preferring a rival word."""
+    return (
+        model.no >= t.no
+        and model.yes < t.yes_doubt
+        and engine >= t.no_needs
+        and engine > EngineNo.RIVAL
+    )
+
+
+def fuse(model: ModelEvidence, engine: EngineNo, engine_yes: bool, t: Thresholds) -> Verdict:
+    """The answer to a yes/no question (``engine_yes``: the engine's best decode is "yes")."""
+    if model.emergency >= t.emergency:
+        return Verdict(Intent.EMERGENCY, "")
+    wants_yes = model.yes >= t.yes
+    wants_no = model.no >= t.no
+    if wants_yes and wants_no:
+        return Verdict(None, "mixed_answer")
+    if wants_yes:
+        if engine >= EngineNo.TOP:  # the engine heard "no": conflicting, so ask again
+            return Verdict(None, "models_disagree")
+        return Verdict(Intent.YES, "")
+    if accepts_no(model, engine, t):
+        return Verdict(Intent.NO, "")
+    if wants_no:
+        return Verdict(None, "doubtful_no")
+    if engine_yes and model.no < t.yes_doubt:
+        # The engine is sure of "yes" and the model does not lean to "no": a wrong yes
+        # is the safe error, so it stands.
+        return Verdict(Intent.YES, "")
+    return Verdict(None, "not_an_answer")
