@@ -111,7 +111,7 @@ def test_bench_echo_reports_false_barge_ins_and_recall() -> None:
         capture_output=True, text=True, timeout=300, check=True,
     )  # fmt: skip
     report = json.loads(out.stdout)
-    assert report["engine"] == "pocketsphinx"
+    assert str(report["engine"]).startswith("pocketsphinx")  # alone, or + answer model
     assert report["loop_lines"] == 3
     assert 0.0 <= report["loop_false_barge_in"] <= 1.0
     assert 0.0 <= report["loop_barge_in_recall"] <= 1.0
