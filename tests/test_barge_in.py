@@ -143,7 +143,7 @@ def test_bench_echo_reports_false_barge_ins_and_recall() -> None:
         capture_output=True, text=True, timeout=300, check=True,
     )  # fmt: skip
     report = json.loads(out.stdout)
-    assert report["engine"] == "pocketsphinx"
+    assert str(report["engine"]).startswith("pocketsphinx")  # alone, or + answer model
     assert report["loop_lines"] == report["loop_trials"] == 3
     # Each figure is a count of the three lines or trials, and what it names is listed.
     false_lines = report["loop_false_barge_in"] * 3

@@ -66,7 +66,7 @@ class FusedRecognizer:
 
     @property
     def name(self) -> str:
-        return f"fused ({self.engine.name} + answer model)"
+        return f"{self.engine.name} + answer model"
 
     @property
     def language(self) -> str:
