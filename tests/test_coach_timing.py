@@ -146,7 +146,8 @@ def test_set_period_applies_from_the_next_step() -> None:
 
 
 def test_cues_get_room_to_be_spoken_and_no_dead_air() -> None:
-    """Each sentence gets its (injected) real length and a breath: no more, no less."""
+    """Each sentence gets its (injected) real length and a breath (a movement cue: one
+    period to move): no more, no less."""
 
     def length(text: str, rate: float = 1.0) -> float:
         return 0.37 * len(text)  # any deterministic stand-in for a rendered length
@@ -159,6 +160,8 @@ def test_cues_get_room_to_be_spoken_and_no_dead_air() -> None:
         assert due is not None
         events += [(due, e) for e in coach.advance(due)]
         ready_if_waiting(coach, due)
-    for (t, e), (t_next, _) in itertools.pairwise(events):
+    for (t, e), (t_next, nxt) in itertools.pairwise(events):
         if isinstance(e, Speak) and e.prompt not in ("ready_wait", "rest"):
-            assert t_next - t == pytest.approx(length(e.text) + BREATH_S), e.text
+            # A movement cue: one count period to move before "one"; else a breath.
+            after = 1.0 if isinstance(nxt, Count) else BREATH_S
+            assert t_next - t == pytest.approx(length(e.text) + after), e.text

@@ -7,7 +7,6 @@ import itertools
 import pytest
 
 from tests.helpers import Driver, content
-from voiceguide.dialogue.coach import BREATH_S
 from voiceguide.dialogue.controller import MAX_REMINDERS, READY_TIMEOUT_S, Phase
 from voiceguide.dialogue.events import (
     AnswerGiven,
@@ -571,4 +570,5 @@ def test_schedule_follows_the_injected_speech_length() -> None:
         start = d.now
         to_mid_count(d)
         first = next(e for e in d.out if isinstance(e, Count))
-        assert first.scheduled - start == pytest.approx(seconds + BREATH_S)
+        # The movement cue is said, then one period to move, then "one".
+        assert first.scheduled - start == pytest.approx(seconds + d.dialogue.period)

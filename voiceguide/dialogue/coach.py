@@ -2,11 +2,12 @@
 
 Every step is due at a fixed offset from an instant ``t0``: step k at ``t0 + sum of
 the lengths of steps 0..k-1``, where a count lasts one period, a gap its seconds, and a
-sentence its spoken length plus a short breath. Late wake-ups never push later steps
-back, so there is no accumulated drift, and the counts of a hold are exactly one period
-apart; only an explicit event (pause, repeat, a new pace, the user's "ready" after a
-setup) re-anchors the schedule. A sentence gets its real length, not a whole number of
-beats, so no dead air is left after it.
+sentence its spoken length plus a short breath (a movement cue: plus one period, to
+move before "one"). Late wake-ups never push later steps back, so there is no
+accumulated drift, and the counts of a hold are exactly one period apart; only an
+explicit event (pause, repeat, a new pace, the user's "ready" after a setup) re-anchors
+the schedule. A sentence gets its real length, not a whole number of beats, so no dead
+air is left after it.
 
 How long a sentence takes to say comes from an injected ``SpeechSeconds``: the runtime
 gives the synthesizer's real rendered length, tests and text mode an estimate.
@@ -196,12 +197,15 @@ class Metronome:
         self.anchor = 0.0
         self.offset = 0.0
 
-    def seconds_for(self, step: Step) -> float:
+    def seconds_for(self, step: Step, before_count: bool = False) -> float:
         if step.kind is StepKind.COUNT:
             return self.period
         if step.kind is StepKind.GAP:
             return step.seconds
-        return self.speech_seconds(step.text, self.rate) + BREATH_S
+        # A movement cue gets one count period after it, to make the movement before
+        # "one" (it also lets the cue's echo die away before counting starts).
+        after = self.period if before_count else BREATH_S
+        return self.speech_seconds(step.text, self.rate) + after
 
     def due(self) -> float:
         return self.anchor + self.offset
@@ -257,7 +261,9 @@ class Coach:
                     self.last_cue_index = self.index
             elif step.kind is StepKind.COUNT:
                 out.append(Count(step.exercise_id, step.n, step.text, due))
-            self.metronome.offset += self.metronome.seconds_for(step)
+            following = self.steps[self.index + 1] if self.index + 1 < len(self.steps) else None
+            before_count = following is not None and following.kind is StepKind.COUNT
+            self.metronome.offset += self.metronome.seconds_for(step, before_count)
             self.index += 1
             self.waiting = step.kind is StepKind.READY
         return out
