@@ -14,7 +14,6 @@ import random
 import re
 import sys
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,9 +22,10 @@ from typing import Protocol, TextIO
 import numpy as np
 import numpy.typing as npt
 
-from voiceguide.audio.devices import Int16, NoAudioDevice, Speaker
+from voiceguide.audio.devices import Int16, NoAudioDevice
 from voiceguide.audio.vad import FRAME, RATE, Endpointer, Segment
 from voiceguide.content.models import Content, PromptId
+from voiceguide.dialogue.clock import Clock, MonotonicClock
 from voiceguide.dialogue.events import (
     Count,
     Heard,
@@ -67,9 +67,22 @@ class AudioInput(Protocol):
     def close(self) -> None: ...
 
 
+class AudioOutput(Protocol):
+    """A speaker (``audio.devices.Speaker``, or ``audio.memory.MemorySpeaker``); its
+    times are on the ``clock`` that ``VoiceIO`` is given."""
+
+    def play(self, samples: Int16, rate: int, at: float | None = None) -> int: ...
+    def stop(self) -> None: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
+    @property
+    def busy(self) -> bool: ...
+    @property
+    def ended_at(self) -> float: ...
+
+
 @dataclass
 class TurnTiming:
-    """One answer's path, in monotonic seconds (for ``bench latency``)."""
+    """One answer's path, in seconds of ``VoiceIO.clock`` (for ``bench latency``)."""
 
     speech_end: float
     endpoint: float
@@ -92,12 +105,16 @@ class VoiceIO:
         content: Content,
         recognizer: Recognizer,
         synth: Synthesizer | None,
-        speaker: Speaker,
+        speaker: AudioOutput,
         open_mic: Callable[[], AudioInput],
         captions: TextIO = sys.stdout,
         rate: float = 1.0,
         volume: float = 1.0,
+        clock: Clock | None = None,
     ) -> None:
+        # The speaker's scale (monotonic, or a virtual clock shared with an in-memory
+        # transport), not the session's lead clock.
+        self.clock = clock or MonotonicClock()
         self.content = content
         self.recognizer = recognizer
         self.synth = synth
@@ -197,7 +214,7 @@ class VoiceIO:
 
     def _gated(self) -> bool:
         s = self.speaker
-        return s.busy or time.monotonic() < s.ended_at + ECHO_TAIL_S
+        return s.busy or self.clock.now() < s.ended_at + ECHO_TAIL_S
 
     def _listen(self) -> None:
         endpointer = Endpointer()
@@ -227,7 +244,7 @@ class VoiceIO:
                 self._decide(seg, kept, gated)
 
     def _reopen(self, lost_at: float | None) -> float:
-        now = time.monotonic()
+        now = self.clock.now()
         if lost_at is None:
             if self._mic is not None:
                 self._mic.close()
@@ -245,7 +262,7 @@ class VoiceIO:
     def _decide(
         self, seg: Segment, kept: deque[tuple[int, Int16]], gated: deque[tuple[int, bool]]
     ) -> None:
-        endpoint = time.monotonic()
+        endpoint = self.clock.now()
         audio = _slice(kept, seg.start, seg.end)
         if len(audio) < FRAME:
             return
@@ -268,7 +285,7 @@ class VoiceIO:
             self._stop.set()
             self._events.put(InputEnded())
             return
-        decoded = time.monotonic()
+        decoded = self.clock.now()
         tail_s = (seg.decided_at - seg.end) / RATE
         if overlapped:
             if not is_barge_in(result, self._speaking_words):
