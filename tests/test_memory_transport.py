@@ -17,6 +17,7 @@ import pytest
 
 from tests.helpers import content
 from tests.speechgen import speak
+from tests.test_barge_in import recognizer  # the runtime's, with echo and count words
 from voiceguide.audio.memory import MemoryTransport, RoomSpec
 from voiceguide.audio.vad import FRAME, RATE
 from voiceguide.config import Settings
@@ -27,8 +28,6 @@ from voiceguide.dialogue.events import End, Heard, InputEnded, InputEvent, NoMat
 from voiceguide.dialogue.intents import Intent
 from voiceguide.runtime.session import Session
 from voiceguide.runtime.voice import COUNT_MARGIN_S, VoiceIO
-from voiceguide.speech.recognizer import Recognizer
-from voiceguide.speech.select import make_recognizer
 from voiceguide.speech.synthesis import Synthesizer
 
 USER = "en-us+f2"
@@ -103,17 +102,6 @@ class _Queue:
 
 
 @cache
-def _recognizer() -> Recognizer:
-    c = content()
-    return make_recognizer(
-        "pocketsphinx",
-        c.grammars,
-        frozenset(c.spoken_words()),
-        frozenset(c.prompts.count_words),
-    )
-
-
-@cache
 def _synth() -> Synthesizer:
     return Synthesizer(content().locale.tts_voice)
 
@@ -159,7 +147,7 @@ def _room(user: Callable[[Room, float], None], room: RoomSpec | None = None) -> 
     t = MemoryTransport(room or RoomSpec(echo_gain=0.6, noise_dbfs=-62.0))
     captions = io.StringIO()
     dialogue = Dialogue(c, Settings(seed=3))
-    vio = VoiceIO(c, _recognizer(), _synth(), t.speaker, t.open_mic, captions, clock=t.clock)
+    vio = VoiceIO(c, recognizer(), _synth(), t.speaker, t.open_mic, captions, clock=t.clock)
     r = Room(c, t, dialogue, vio, captions)
     t.on_block.append(lambda now: user(r, now))
     t.on_event.append(lambda e: r.events.append((t.clock.now(), e)))

@@ -22,8 +22,8 @@ from voiceguide.speech.synthesis import SynthesisUnavailable, Synthesizer
 HELP = """\
 Watch the whole product work with no microphone or speaker. The real hands-free session
 runs on a simulated room in virtual time: the guide's speech is synthesized and played
-into the room, and its microphone hears it back (echo with reverb, and a noise floor)
-along with a simulated user. The user's lines are synthesized in several espeak-ng
+into the room, and its microphone hears it back (echo, a reverberant tail if asked for,
+a noise floor) along with a simulated user. The user's lines are synthesized in several espeak-ng
 voices, one line in each voice in turn (or taken from recorded clips, --user-clips),
 and spoken when a person would speak them; the runtime's endpointer and recognizer
 decide what was heard, as live. A line that is not understood is said again, slower,
@@ -91,7 +91,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=float,
         default=default.reverb_s,
         metavar="SECONDS",
-        help=f"reverberation time of the room (default {default.reverb_s}; 0: none)",
+        help=f"reverberation time of the room (default {default.reverb_s}: none); the guide "
+        "then decodes its own echo at several times the CPU cost (BENCHMARKS.md)",
     )
     room.add_argument(
         "--noise",
