@@ -112,7 +112,7 @@ def test_demo_answers_with_recorded_clips(tmp_path: Path) -> None:
     assert any(h["said"] == "no" for h in s["heard"])
     for h in s["heard"]:
         if h["said"] in ("yes", "no"):
-            assert h["voice"].startswith(f"clip {h['said']}/"), h
+            assert h["voice"] == f"clips:{h['said']}", h
         else:  # "say that again" has no folder: synthesized, and said so
             assert h["voice"] in load_demo().user_voices and "were synthesized" in stdout
     assert s["routes"][0] == "emergency"

@@ -128,7 +128,9 @@ class _Clips:
         while self.files[name]:
             path = self.files[name].pop(self.rng.randrange(len(self.files[name])))
             try:
-                return load_audio(path), f"clip {name}/{path.name}"
+                audio = load_audio(path)
+                print(f"          (clip {path})", flush=True)
+                return audio, f"clips:{name}"
             except AudioFormatError as exc:
                 print(f"voiceguide demo: skipping {exc}", file=sys.stderr)
         return None
