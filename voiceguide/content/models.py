@@ -730,6 +730,12 @@ class DemoScenario(StrictModel):
 class DemoScript(StrictModel):
     """``prompts/<lang>/demo.toml``: what the simulated user of ``voiceguide demo`` says."""
 
-    #: The simulated user's voice, distinct from the guide's.
-    user_voice: Text
+    #: The simulated user's voices, distinct from the guide's: the lines are said by
+    #: each in turn (espeak-ng voice ids, with an optional ``+variant``).
+    user_voices: Annotated[list[Text], Field(min_length=1)]
     scenarios: Annotated[list[DemoScenario], Field(min_length=1)]
+
+    @property
+    def user_voice(self) -> str:
+        """The first voice: the one ``check`` and ``bench latency`` answer in."""
+        return self.user_voices[0]

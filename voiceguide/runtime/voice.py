@@ -15,7 +15,6 @@ import random
 import re
 import sys
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,9 +23,10 @@ from typing import Protocol, TextIO
 import numpy as np
 import numpy.typing as npt
 
-from voiceguide.audio.devices import Int16, Speaker
+from voiceguide.audio.devices import Int16
 from voiceguide.audio.vad import RATE, Endpointer, Segment
 from voiceguide.content.models import Content, PromptId
+from voiceguide.dialogue.clock import Clock, MonotonicClock
 from voiceguide.dialogue.events import (
     Count,
     Heard,
@@ -106,9 +106,22 @@ class AudioInput(Protocol):
     def close(self) -> None: ...
 
 
+class AudioOutput(Protocol):
+    """A speaker (``audio.devices.Speaker``, or ``audio.memory.MemorySpeaker``); its
+    times are on the ``clock`` that ``VoiceIO`` is given."""
+
+    def play(self, samples: Int16, rate: int, at: float | None = None) -> int: ...
+    def stop(self) -> None: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
+    @property
+    def busy(self) -> bool: ...
+    @property
+    def ended_at(self) -> float: ...
+
+
 @dataclass
 class TurnTiming:
-    """One answer's path, in monotonic seconds (for ``bench latency``)."""
+    """One answer's path, in seconds of ``VoiceIO.clock`` (for ``bench latency``)."""
 
     speech_end: float
     endpoint: float
@@ -135,13 +148,17 @@ class VoiceIO:
         content: Content,
         recognizer: Recognizer,
         synth: Synthesizer | None,
-        speaker: Speaker,
+        speaker: AudioOutput,
         open_mic: Callable[[], AudioInput],
         captions: TextIO = sys.stdout,
         rate: float = 1.0,
         volume: float = 1.0,
         fallback: Callable[[], Recognizer] | None = None,
+        clock: Clock | None = None,
     ) -> None:
+        # The speaker's scale (monotonic, or a virtual clock shared with an in-memory
+        # transport), not the session's lead clock.
+        self.clock = clock or MonotonicClock()
         self.content = content
         self.recognizer = recognizer
         #: The other engine, loaded if this one fails mid-session.
@@ -252,7 +269,7 @@ class VoiceIO:
         if not self.speaker_failed:
             try:
                 # As long as the queued speech lasts (a stalled speaker never goes idle).
-                left = getattr(self.speaker, "expected_end", 0.0) - time.monotonic()
+                left = getattr(self.speaker, "expected_end", 0.0) - self.clock.now()
                 self.speaker.wait(min(120.0, max(0.0, left) + 2.0))
             except Exception as exc:
                 self._lose_speaker(exc)
@@ -291,7 +308,7 @@ class VoiceIO:
                 self._report_stall()
                 return False
             self._stall_reported = False
-            return s.busy or time.monotonic() < s.ended_at + ECHO_TAIL_S
+            return s.busy or self.clock.now() < s.ended_at + ECHO_TAIL_S
         except Exception as exc:
             self._lose_speaker(exc)
             return False
@@ -377,7 +394,7 @@ class VoiceIO:
                 release_memory()  # after the result is handed on, not before
 
     def _reopen(self, lost_at: float | None) -> float:
-        now = time.monotonic()
+        now = self.clock.now()
         if lost_at is None:
             if self._mic is not None:
                 with contextlib.suppress(Exception):
@@ -396,7 +413,7 @@ class VoiceIO:
     def _decide(
         self, seg: Segment, kept: deque[tuple[int, Int16]], gated: deque[tuple[int, bool]]
     ) -> None:
-        endpoint = time.monotonic()
+        endpoint = self.clock.now()
         audio = _slice(kept, seg.start, seg.end)
         # Over the guide's speech if much of it was (the pre-roll alone does not count).
         overlapped = is_overlapped([g for at, g in gated if seg.start <= at < seg.end])
@@ -413,7 +430,7 @@ class VoiceIO:
             if recovered is None:
                 return
             result = recovered
-        decoded = time.monotonic()
+        decoded = self.clock.now()
         tail_s = (seg.decided_at - seg.end) / RATE
         decision = judge(result, grammar, overlapped, speaking)  # as runtime/utterance.decide
         if decision.event is None:
