@@ -74,10 +74,10 @@ def test_the_spoken_number_follows_the_precedence(
     then an option's decide the number in the emergency advice."""
     config_home.write_text('region = "GB"\n')
     lines = "\n".join(YES_ROUTE) + "\n"
-    assert "Call 9-9-9 now" in vg("run", "--text", stdin=lines).stdout
+    assert "call nine nine nine now" in vg("run", "--text", stdin=lines).stdout
     monkeypatch.setenv("VOICEGUIDE_REGION", "AU")
-    assert "Call 0-0-0 now" in vg("run", "--text", stdin=lines).stdout
-    assert "Call 1-1-2 now" in vg("run", "--text", "--region", "IE", stdin=lines).stdout
+    assert "call zero zero zero now" in vg("run", "--text", stdin=lines).stdout
+    assert "call one one two now" in vg("run", "--text", "--region", "IE", stdin=lines).stdout
 
 
 def test_file_gives_the_defaults_of_language_engine_and_device_options(config_home: Path) -> None:
@@ -97,7 +97,7 @@ def test_file_gives_the_defaults_of_language_engine_and_device_options(config_ho
         ("volume = 5\n", "volume", "less than or equal to 1"),
         ("volume = 0.1\n", "volume", "at least min_volume"),
         ('speech_rate = "fast"\n', "speech_rate", "valid number"),
-        ('engine = "whisper"\n', "engine", "'auto', 'vosk' or 'pocketsphinx'"),
+        ('engine = "whisper"\n', "engine", "'pocketsphinx', 'answer-model' or 'fused'"),
         ("count_period_s = 1.95\n", "count_period_s", "at most max_count_period_s"),
         ("volum = 0.5\n", "volum", "did you mean volume?"),
         ("no_min_confidence = 0.1\n", "no_min_confidence", "not a setting the config file"),

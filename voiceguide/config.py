@@ -33,7 +33,7 @@ ENV_PREFIX = "VOICEGUIDE_"
 
 #: The same names as ``voiceguide.speech.select.ENGINES`` (a test keeps them equal; this
 #: module stays free of engine imports because every command loads it first).
-Engine = Literal["auto", "vosk", "pocketsphinx"]
+Engine = Literal["auto", "vosk", "pocketsphinx", "answer-model", "fused"]
 
 #: What a person may set in the config file. The rest are tuning knobs for tests and
 #: benchmarks, reachable by environment variable only, so an edited file cannot loosen
