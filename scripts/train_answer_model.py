@@ -765,6 +765,34 @@ def pick_thresholds(
     if best is None:
         raise SystemExit("no threshold meets the safety limits on dev")
     chosen = best[1]
+
+    # Where PocketSphinx accepted "no" itself, the model need only not contradict it: the
+    # lowest threshold that adds no unsafe "no" anywhere (dev clean, 10 dB, held-out).
+    def unsafe(t: Thresholds) -> tuple[int, int, float]:
+        return (
+            int(figures(dev["clean"], fused_decider(t, no_phrases))["unsafe_no_count"]),
+            int(figures(dev["snr10"], fused_decider(t, no_phrases))["unsafe_no_count"]),
+            figures(held["negatives"], fused_decider(t, no_phrases))["unsafe_no"],
+        )
+
+    reference = unsafe(chosen)
+    t_acc = chosen.no
+    for cand in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6):
+        t = Thresholds(chosen.no, 0.99, 0.999, chosen.yes_doubt, chosen.no_needs, cand)
+        if cand < t_acc and unsafe(t) == reference:
+            t_acc = cand
+            break
+    chosen = Thresholds(chosen.no, chosen.yes, chosen.emergency, chosen.yes_doubt,
+                        chosen.no_needs, t_acc)  # fmt: skip
+    for cand in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6):
+        t = Thresholds(chosen.no, 0.99, 0.999, chosen.yes_doubt, chosen.no_needs, cand)
+        fc = figures(dev["clean"], fused_decider(t, no_phrases))
+        fn = figures(dev["snr10"], fused_decider(t, no_phrases))
+        table.append(
+            f"| TOP, or ACCEPTED with t_no {cand} | {chosen.no} | {fc['accept_no']:.3f} | "
+            f"{fn['accept_no']:.3f} | {fc['unsafe_no']:.4f} ({fc['unsafe_no_count']}) | "
+            f"{fn['unsafe_no']:.4f} ({fn['unsafe_no_count']}) | {unsafe(t)[2]:.3f} |"
+        )
     # "yes": the loosest threshold that keeps unknown words rejected: >= 0.97 (the target)
     # or, where the engine alone already rejects less, within half a point of it.
     engine_rejects = figures(dev["clean"], engine_decider)["reject_unknown"]
@@ -785,7 +813,7 @@ def pick_thresholds(
         ):
             t_em = cand
             break
-    final = Thresholds(chosen.no, t_yes, t_em, chosen.yes_doubt, chosen.no_needs)
+    final = Thresholds(chosen.no, t_yes, t_em, chosen.yes_doubt, chosen.no_needs, t_acc)
     return final, table
 
 
@@ -879,6 +907,7 @@ def fit_and_write(
             "emergency": t.emergency,
             "yes_doubt": t.yes_doubt,
             "no_needs": int(t.no_needs),
+            "no_if_accepted": t.no_if_accepted,
         },
         "npz_sha256": hashlib.sha256(blob).hexdigest(),
         "trained": datetime.date.today().isoformat(),

@@ -104,8 +104,8 @@ def fused() -> FusedRecognizer:
     return recognizer
 
 
-def test_auto_is_fused_for_english() -> None:
-    assert isinstance(make_recognizer("auto", load_grammars("en")), FusedRecognizer)
+def test_fused_is_fused_for_english() -> None:
+    assert isinstance(make_recognizer("fused", load_grammars("en")), FusedRecognizer)
 
 
 def test_fused_answers_and_rejections(fused: FusedRecognizer) -> None:
@@ -273,13 +273,13 @@ class FakeVosk:
 
 
 def test_auto_verifies_vosk_with_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With a Vosk English model installed, ``auto`` is Vosk verified by the answer model:
+    """With a Vosk English model installed, ``fused`` is Vosk verified by the answer model:
     Vosk's "no" counts only when the model hears "no" too."""
     from voiceguide.speech import model_store, select
 
     monkeypatch.setattr(model_store, "find_installed_model", lambda lang: Path("/x"))
     monkeypatch.setattr(select, "_grammar_engine", lambda engine, *a: FakeVosk())
-    recognizer = make_recognizer("auto", load_grammars("en"))
+    recognizer = make_recognizer("fused", load_grammars("en"))
     assert isinstance(recognizer, FusedRecognizer) and recognizer.engine.name == "vosk"
     for voice in VOICES + SEEN_VOICES:
         for text in ("house", "table", "yes"):

@@ -21,6 +21,7 @@ thresholds = st.builds(
     emergency=st.floats(min_value=0.3, max_value=0.999),
     yes_doubt=st.floats(min_value=0.05, max_value=0.5),
     no_needs=st.sampled_from(list(EngineNo)),
+    no_if_accepted=st.floats(min_value=0.05, max_value=1.0),
 )
 evidence = st.builds(ModelEvidence, yes=prob, no=prob, emergency=prob)
 
@@ -31,7 +32,8 @@ YES_NO = {Intent.YES, Intent.NO, Intent.EMERGENCY, Intent.REPEAT}
 @given(evidence, engines, st.booleans(), thresholds)
 def test_no_only_when_both_agree(m: ModelEvidence, e: EngineNo, eyes: bool, t: Thresholds) -> None:
     if fuse(m, e, eyes, t).intent is Intent.NO:
-        assert m.no >= t.no, "the model must be sure of no"
+        needed = min(t.no, t.no_if_accepted) if e is EngineNo.ACCEPTED else t.no
+        assert m.no >= needed, "the model must back the no"
         assert e >= t.no_needs and e is not EngineNo.RIVAL, (
             "the engine must not hear another answer"
         )
@@ -67,8 +69,8 @@ def test_a_rival_word_always_blocks_no(m: ModelEvidence, t: Thresholds, eyes: bo
 
 @given(prob, prob, prob, thresholds)
 def test_the_engine_alone_never_gives_no(yes: float, no: float, em: float, t: Thresholds) -> None:
-    """PocketSphinx accepting "no" is not enough when the model is not sure."""
-    m = ModelEvidence(yes=yes, no=min(no, t.no * 0.999), emergency=em)
+    """PocketSphinx accepting "no" is not enough when the model does not back it."""
+    m = ModelEvidence(yes=yes, no=min(no, min(t.no, t.no_if_accepted) * 0.999), emergency=em)
     base = Recognition("no", Intent.NO, 1.0, True)
     assert engine_no(base, PHRASES) is EngineNo.ACCEPTED
     assert combine(base, m, t, YES_NO, PHRASES)[0] is not Intent.NO
@@ -114,13 +116,16 @@ def test_emergency_wins_in_every_grammar(
 
 
 def test_examples() -> None:
-    t = Thresholds(no=0.9, yes=0.6, emergency=0.8, yes_doubt=0.3, no_needs=EngineNo.NOTHING)
+    t = Thresholds(no=0.9, yes=0.6, emergency=0.8, yes_doubt=0.3, no_needs=EngineNo.NOTHING,
+                   no_if_accepted=0.4)  # fmt: skip
     sure_no = ModelEvidence(yes=0.01, no=0.97, emergency=0.0)
     assert fuse(sure_no, EngineNo.ACCEPTED, False, t).intent is Intent.NO
     assert fuse(sure_no, EngineNo.NOTHING, False, t).intent is Intent.NO
     assert fuse(sure_no, EngineNo.RIVAL, False, t).reason == "doubtful_no"
     doubt = ModelEvidence(yes=0.01, no=0.85, emergency=0.0)
-    assert fuse(doubt, EngineNo.ACCEPTED, False, t).intent is None
+    assert fuse(doubt, EngineNo.TOP, False, t).intent is None
+    assert fuse(doubt, EngineNo.ACCEPTED, False, t).intent is Intent.NO
+    assert fuse(ModelEvidence(0.01, 0.3, 0.0), EngineNo.ACCEPTED, False, t).intent is None
     mixed = ModelEvidence(yes=0.7, no=0.95, emergency=0.0)
     assert fuse(mixed, EngineNo.ACCEPTED, False, t).reason == "mixed_answer"
     assert fuse(ModelEvidence(0.9, 0.0, 0.0), EngineNo.RIVAL, False, t).intent is Intent.YES

@@ -30,6 +30,7 @@ def thresholds_of(model: AnswerModel) -> Thresholds:
         emergency=t["emergency"],
         yes_doubt=t["yes_doubt"],
         no_needs=EngineNo(int(t["no_needs"])),
+        no_if_accepted=t.get("no_if_accepted", t["no"]),
     )
 
 
@@ -127,7 +128,7 @@ class AnswerModelRecognizer:
     def __init__(self, model: AnswerModel, grammars: GrammarBook) -> None:
         self.model = model
         t = thresholds_of(model)
-        self.thresholds = Thresholds(t.no, t.yes, t.emergency, t.yes_doubt, EngineNo.RIVAL)
+        self.thresholds = Thresholds(t.no, t.yes, t.emergency, t.yes_doubt, EngineNo.RIVAL, t.no)
         self.settings = RejectionSettings()
         self._intents = {
             name: set(grammars.acoustic_phrase_map(name).values()) for name in grammars.grammars

@@ -4,9 +4,10 @@ Pure functions over plain numbers, so the rule can be tested exhaustively. Asymm
 purpose (README, "Safety rules"): a wrong "yes" only sends someone to the emergency
 route, a wrong "no" can send an injured person into exercises. So:
 
-- "no" needs both: the model's "no" probability at or over its threshold, no segment
-  leaning to "yes", and the grammar engine at least at ``no_needs`` (not preferring a
-  rival word). A doubtful "no" is unclear, never "no".
+- "no" needs both: the model's "no" probability at or over its threshold (a lower one,
+  ``no_if_accepted``, where the engine accepted "no" itself), no segment leaning to
+  "yes", and the grammar engine at least at ``no_needs`` (not preferring a rival word).
+  A doubtful "no" is unclear, never "no".
 - "yes" needs the model's "yes" over its threshold and the engine not hearing "no".
 - "emergency" needs the model or the engine; from any grammar, questions included.
 """
@@ -53,6 +54,9 @@ class Thresholds:
     #: Any segment with "yes" at or over this makes a "no" doubtful.
     yes_doubt: float
     no_needs: EngineNo
+    #: Where the engine accepted "no" by itself, the model need only reach this (it must
+    #: still not contradict it); never above ``no``.
+    no_if_accepted: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -65,8 +69,9 @@ class Verdict:
 def accepts_no(model: ModelEvidence, engine: EngineNo, t: Thresholds) -> bool:
     """The one way to a "no": strong model evidence that nothing contradicts, and the
     grammar engine not preferring a rival word."""
+    needed = min(t.no, t.no_if_accepted) if engine is EngineNo.ACCEPTED else t.no
     return (
-        model.no >= t.no
+        model.no >= needed
         and model.yes < t.yes_doubt
         and engine >= t.no_needs
         and engine > EngineNo.RIVAL
