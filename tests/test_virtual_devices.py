@@ -138,7 +138,12 @@ def _best_correlation(recording: np.ndarray, reference: np.ndarray) -> float:
     n = len(rec) + len(ref)
     size = 1 << (n - 1).bit_length()
     xc = np.fft.irfft(np.fft.rfft(rec, size) * np.conj(np.fft.rfft(ref, size)), size)
-    energy = np.sqrt(np.convolve(rec**2, np.ones(len(ref)), mode="full"))
+    # Energy of each window of len(ref) samples (a running sum: a direct convolution of a
+    # minutes-long recording took minutes).
+    sums = np.concatenate([[0.0], np.cumsum(rec**2)])
+    k = np.arange(len(rec) + len(ref) - 1)
+    windowed = sums[np.minimum(k + 1, len(rec))] - sums[np.maximum(0, k - len(ref) + 1)]
+    energy = np.sqrt(np.maximum(windowed, 0.0))
     energy = np.concatenate([energy[len(ref) - 1 :], np.zeros(size)])[:size]
     return float(np.max(xc[: len(rec)] / (energy[: len(rec)] * np.linalg.norm(ref) + 1e-9)))
 
