@@ -300,7 +300,7 @@ def vosk(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> vosk_engine.VoskRec
     )
     monkeypatch.setattr(vosk_engine, "vosk", fake)
     monkeypatch.setattr(vosk_engine, "validate_model_dir", lambda path: None)
-    FakeKaldi.grammars = []
+    FakeKaldi.grammars, FakeKaldi.delays = [], []
     return vosk_engine.VoskRecognizer(content().grammars, model_path=tmp_path)
 
 
@@ -542,3 +542,35 @@ def test_an_ambiguous_no_through_the_runtime_is_an_unclear_answer(
     finally:
         sphinx._decoder = real
     assert len(agreed) == 1 and isinstance(agreed[0], Heard) and agreed[0].intent is Intent.NO
+
+
+# ---------------------------------------------------------------- the dialogue's reading
+
+
+def test_the_engines_intent_counts_when_its_text_says_nothing_more() -> None:
+    """An engine (e.g. another language's model) may decide the intent itself."""
+    cleared = Driver()
+    out = cleared.send(Heard("", intent=Intent.NO, confidence=0.9, source="asr"))
+    assert [e.value for e in out if isinstance(e, AnswerGiven)] == [Answer.NO]
+    routed = Driver()
+    out = routed.send(Heard("", intent=Intent.YES, confidence=0.3, source="asr"))
+    assert [e.value for e in out if isinstance(e, AnswerGiven)] == [Answer.YES]
+    assert routed.dialogue.phase.value == "emergency"
+
+
+def test_an_emergency_word_in_the_text_wins_over_the_engines_intent() -> None:
+    """Whatever intent an engine attached, "help" in what it heard is a call for help."""
+    d = Driver()
+    d.send(Heard("help me", intent=Intent.NO, confidence=1.0, source="asr"))
+    assert d.dialogue.phase.value == "emergency"
+
+
+def test_a_no_at_exactly_the_threshold_counts_and_just_below_does_not() -> None:
+    at = Driver()
+    out = at.send(Heard("no", intent=Intent.NO, confidence=0.5, source="asr"))
+    assert [e.value for e in out if isinstance(e, AnswerGiven)] == [Answer.NO]
+    assert at.dialogue.cleared == [content().screening.questions[0].id]
+    below = Driver()
+    out = below.send(Heard("no", intent=Intent.NO, confidence=0.4999, source="asr"))
+    assert [e.value for e in out if isinstance(e, AnswerGiven)] == [Answer.UNCLEAR]
+    assert below.dialogue.cleared == []
