@@ -63,7 +63,7 @@ RETRY_RATES = (1.0, 0.85, 0.75)
 #: Virtual time after which a scenario is cut off, whatever happens.
 MAX_SESSION_S = 1800.0
 #: Turns in which the dialogue waits for the user to speak.
-WAITING = (Phase.SCREENING, Phase.PAIN_CHECK, Phase.EMERGENCY, Phase.PAUSED)
+WAITING = (Phase.SCREENING, Phase.PAIN_CHECK, Phase.EMERGENCY, Phase.PAUSED, Phase.SETUP)
 
 
 class UserSpeech(Protocol):
