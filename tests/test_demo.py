@@ -87,8 +87,12 @@ def test_demo_writes_speech_the_microphone_and_logs(
         folder = out / scenario
         wavs = sorted(folder.glob("*-guide-*.wav"))
         assert wavs, scenario
-        data, rate = soundfile.read(wavs[0], dtype="int16")
-        assert rate > 8000 and len(data) > rate // 2 and abs(data).max() > 1000
+        # Every sound the guide played has speech in it: an empty render is silence
+        # where the listener needed words (pyttsx3 now and then writes an empty WAV).
+        for wav in wavs:
+            data, rate = soundfile.read(wav, dtype="int16")
+            assert rate > 8000 and len(data) > rate // 10, wav.name
+            assert abs(data).max() > 1000, wav.name
         mic, mic_rate = soundfile.read(folder / "microphone.wav", dtype="int16")
         assert mic_rate == 16_000
         assert len(mic) / mic_rate == pytest.approx(s["virtual_seconds"], abs=0.1)

@@ -35,6 +35,10 @@ BASE_WPM = 175
 #: rate step (the memory growth of issue 8); least recently used renders go first.
 CACHE_BYTES = 16_000_000
 MIN_RATE, MAX_RATE = 0.5, 1.6
+#: pyttsx3 2.99's espeak driver now and then writes a WAV with no samples in it (about one
+#: render in 60 on a loaded machine; measured with two busy threads). It is all or
+#: nothing, never a cut-off sentence, so an empty render is simply tried again.
+RENDER_TRIES = 4
 
 
 class SynthesisUnavailable(RuntimeError):
@@ -53,16 +57,20 @@ folder = tempfile.mkdtemp(prefix="voiceguide-tts-")
 path = os.path.join(folder, "probe.wav")
 try:
     engine = pyttsx3.init()
-    engine.save_to_file("ready", path)
-    engine.runAndWait()
-    size = os.path.getsize(path) if os.path.exists(path) else 0
+    size = 0
+    for _ in range(RENDER_TRIES):  # the driver's race: see RENDER_TRIES
+        engine.save_to_file("ready", path)
+        engine.runAndWait()
+        size = os.path.getsize(path) if os.path.exists(path) else 0
+        if size > 44:
+            break
 finally:
     for name in os.listdir(folder):
         os.unlink(os.path.join(folder, name))
     os.rmdir(folder)
 if size <= 44:
     sys.exit("the speech engine produced no audio")
-"""
+""".replace("RENDER_TRIES", str(RENDER_TRIES))
 
 
 def fix_hint() -> str:
@@ -222,6 +230,8 @@ class Synthesizer:
         self._cache_lock = threading.Lock()
         self.voice = voice if voice and voice.split("+", 1)[0] in self._voices else None
         self.render_seconds: list[float] = []
+        #: Renders that came back empty and were tried again (see RENDER_TRIES).
+        self.empty_renders = 0
         # Render once now, so a broken espeak-ng is reported at start-up, not mid-session.
         first = self.render("ready")
         if len(first.samples) == 0:
@@ -252,20 +262,16 @@ class Synthesizer:
             if voice:
                 self._engine.setProperty("voice", voice)
             self._engine.setProperty("rate", int(BASE_WPM * rate))
-            # pyttsx3 can only render to a file: a private folder that lives for one render,
-            # so no copies of the guide's speech are left behind in /tmp.
-            folder = Path(tempfile.mkdtemp(prefix="voiceguide-tts-"))
-            try:
-                path = folder / "render.wav"
-                with _quiet_stdout():
-                    self._engine.save_to_file(text, str(path))
-                    self._engine.runAndWait()
-                data, sr = soundfile.read(path, dtype="int16", always_2d=True)
-            except (RuntimeError, soundfile.LibsndfileError) as exc:
-                raise SynthesisUnavailable(f"the speech engine wrote no audio ({exc})") from None
-            finally:
-                shutil.rmtree(folder, ignore_errors=True)
-            pcm = Pcm(np.ascontiguousarray(data[:, 0]), int(sr))
+            pcm = self._render_file(text)
+            tries = 1
+            while not len(pcm.samples) and any(c.isalnum() for c in text):
+                self.empty_renders += 1
+                if tries == RENDER_TRIES:
+                    raise SynthesisUnavailable(
+                        f"the speech engine wrote no audio {RENDER_TRIES} times in a row"
+                    )
+                pcm = self._render_file(text)
+                tries += 1
             self.render_seconds.append(time.perf_counter() - started)
         with self._cache_lock:
             if key not in self._cache:
@@ -275,6 +281,22 @@ class Synthesizer:
                 _, old = self._cache.popitem(last=False)
                 self._cached_bytes -= old.samples.nbytes
         return pcm
+
+    def _render_file(self, text: str) -> Pcm:
+        # pyttsx3 can only render to a file: a private folder that lives for one render,
+        # so no copies of the guide's speech are left behind in /tmp.
+        folder = Path(tempfile.mkdtemp(prefix="voiceguide-tts-"))
+        try:
+            path = folder / "render.wav"
+            with _quiet_stdout():
+                self._engine.save_to_file(text, str(path))
+                self._engine.runAndWait()
+            data, sr = soundfile.read(path, dtype="int16", always_2d=True)
+        except (RuntimeError, soundfile.LibsndfileError) as exc:
+            raise SynthesisUnavailable(f"the speech engine wrote no audio ({exc})") from None
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return Pcm(np.ascontiguousarray(data[:, 0]), int(sr))
 
     def prerender(self, texts: Iterable[str], voice: str | None = None, rate: float = 1.0) -> int:
         """Warm the cache; returns how many texts were rendered."""

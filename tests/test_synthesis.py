@@ -1,0 +1,67 @@
+"""The pyttsx3 adapter through the real engine: what it renders is what is heard."""
+
+from __future__ import annotations
+
+import shutil
+import wave
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from voiceguide.speech.synthesis import RENDER_TRIES, SynthesisUnavailable, Synthesizer
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (scripts/setup)"
+)
+
+
+def _driver_writes_empty(
+    synth: Synthesizer, times: int, monkeypatch: pytest.MonkeyPatch
+) -> list[str]:
+    """pyttsx3's espeak driver now and then writes a WAV header with no samples. Make the
+    real engine do that ``times`` times: it renders to a decoy file, and the file the
+    adapter asked for gets the header only. (pyttsx3 shares one engine per process, so
+    the patch must be undone after the test.)"""
+    real: Callable[[str, str], None] = synth._engine.save_to_file
+    asked: list[str] = []
+
+    def save_to_file(text: str, path: str) -> None:
+        asked.append(text)
+        if len(asked) <= times:
+            real(text, str(Path(path).with_name("decoy.wav")))
+            with wave.open(path, "wb") as f:
+                f.setnchannels(1)
+                f.setsampwidth(2)
+                f.setframerate(22050)
+        else:
+            real(text, path)
+
+    monkeypatch.setattr(synth._engine, "save_to_file", save_to_file)
+    return asked
+
+
+def test_an_empty_render_is_tried_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    synth = Synthesizer(probe=False)
+    asked = _driver_writes_empty(synth, times=RENDER_TRIES - 1, monkeypatch=monkeypatch)
+    pcm = synth.render("Stay still and call for help.")
+    assert pcm.seconds > 1.0 and abs(pcm.samples).max() > 1000
+    assert len(asked) == RENDER_TRIES
+    assert synth.empty_renders == RENDER_TRIES - 1
+
+
+def test_an_engine_that_only_writes_empty_files_is_reported_not_played_as_silence(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    synth = Synthesizer(probe=False)
+    _driver_writes_empty(synth, times=10 * RENDER_TRIES, monkeypatch=monkeypatch)
+    with pytest.raises(SynthesisUnavailable, match="no audio"):
+        synth.render("Call emergency services now.")
+    assert "Call emergency services now." not in {k[0] for k in synth._cache}
+
+
+def test_text_without_words_is_not_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    synth = Synthesizer(probe=False)
+    asked = _driver_writes_empty(synth, times=10, monkeypatch=monkeypatch)
+    synth.render("...")
+    assert len(asked) == 1
