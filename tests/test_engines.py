@@ -89,6 +89,22 @@ def test_pocketsphinx_commands_while_coaching() -> None:
         assert result.accepted and result.intent is intent, (said, result)
 
 
+def test_pocketsphinx_learns_words_the_guide_says_that_were_not_foreseen() -> None:
+    """The decoders load only the words the grammars, the garbage and the guide's known
+    speech need (memory, issue 8); a word the guide says later is looked up then."""
+    from voiceguide.speech.pocketsphinx_engine import PocketSphinxRecognizer
+
+    r = PocketSphinxRecognizer(content().grammars)
+    assert r._decoder.lookup_word("umbrella") is None  # not loaded up front
+    assert r._decoder.lookup_word("no") == "N OW"
+    rng = np.random.default_rng(0)
+    noise = (rng.normal(0, 2000, 16_000)).astype(np.int16)
+    r.recognize(noise, "barge_in", frozenset({"umbrella", "qzxvq"}))
+    assert r._decoder.lookup_word("umbrella") == "AH M B R EH L AH"
+    assert r._finder is not None and r._finder.lookup_word("umbrella") == "AH M B R EH L AH"
+    assert r._decoder.lookup_word("qzxvq") is None  # in no dictionary: left out, no error
+
+
 def test_bad_model_folder_is_a_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "am").mkdir()
     with pytest.raises(ModelError, match="not a usable Vosk model"):

@@ -9,6 +9,8 @@ list agrees on it.
 from __future__ import annotations
 
 import os
+import tempfile
+import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -31,6 +33,58 @@ MAX_CONTEXT_SEARCHES = 2
 FRAME_SAMPLES = 160
 #: Audio kept either side of a located answer, for the strict second decode.
 SPAN_PAD = 3200
+
+
+class _Lexicon:
+    """The pronunciations this recognizer uses, taken from the full dictionary as needed.
+
+    Why not load the full dictionary: its 135,000 words cost each decoder about 25 MB,
+    and this recognizer has two (issue 8, item 12); the grammars, the garbage words and
+    what the guide says need a few hundred. A word first met later (the guide says
+    something new) is looked up then, in about 40 ms, and added to every decoder.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lines: dict[str, list[str]] = {}
+        self.absent: set[str] = set()
+        self._lock = threading.Lock()
+
+    def find(self, words: set[str] | frozenset[str]) -> dict[str, list[str]]:
+        """The dictionary lines of those ``words`` not met before (word and alternates)."""
+        with self._lock:
+            wanted = {w for w in words if w not in self.lines and w not in self.absent}
+            if not wanted:
+                return {}
+            found: dict[str, list[str]] = {}
+            with self.path.open(encoding="utf-8", errors="replace") as fh:
+                for line in fh:
+                    entry = line.split(" ", 1)[0]
+                    word = entry.split("(", 1)[0]
+                    if word in wanted and " " in line.strip():
+                        found.setdefault(word, []).append(line.strip())
+            self.lines.update(found)
+            self.absent |= wanted - found.keys()
+            return found
+
+    def __contains__(self, word: object) -> bool:
+        return word in self.lines
+
+    def decoder(self, hmm: Path, bestpath: bool) -> pocketsphinx.Decoder:
+        """A decoder that knows exactly the words found so far."""
+        with tempfile.TemporaryDirectory(prefix="voiceguide-dict-") as folder:
+            dic = Path(folder) / "words.dict"
+            dic.write_text("\n".join(x for lines in self.lines.values() for x in lines) + "\n")
+            return pocketsphinx.Decoder(
+                hmm=str(hmm), dict=str(dic), lm=None, logfn=os.devnull, bestpath=bestpath
+            )
+
+
+def _add_words(decoder: pocketsphinx.Decoder, found: Mapping[str, list[str]]) -> None:
+    for lines in found.values():
+        for line in lines:
+            entry, phones = line.split(" ", 1)
+            decoder.add_word(entry, phones.strip(), True)
 
 
 class _Searches:
@@ -84,11 +138,13 @@ class PocketSphinxRecognizer:
         if not hmm.is_dir() or not dic.is_file():
             raise PocketSphinxError(f"PocketSphinx model not found in {folder}")
         self.settings = settings or RejectionSettings()
-        self._decoder = pocketsphinx.Decoder(
-            hmm=str(hmm), dict=str(dic), lm=None, logfn=os.devnull, bestpath=True
-        )
-        vocabulary = self._vocabulary(dic)
-        self._words = vocabulary
+        self._lexicon = _Lexicon(dic)
+        wanted = set(grammars.garbage) | set(echo_words) | set(count_words)
+        for name in grammars.grammars:
+            wanted |= {w for phrase in grammars.acoustic_phrase_map(name) for w in phrase.split()}
+        self._lexicon.find(wanted)
+        vocabulary = self._lexicon
+        self._decoder = self._lexicon.decoder(hmm, bestpath=True)
         self.missing_words: dict[str, list[str]] = {}
         self._phrases: dict[str, dict[str, Intent]] = {}
         self._garbage = {w for w in grammars.garbage if w in vocabulary}
@@ -100,7 +156,7 @@ class PocketSphinxRecognizer:
         self._verify_searches = _Searches(lambda: self._decoder, "judging")
         self._finder: pocketsphinx.Decoder | None = None
         self._finder_active = ""
-        self._hmm, self._dic = hmm, dic
+        self._hmm = hmm
         for name in grammars.grammars:
             usable: dict[str, Intent] = {}
             for phrase, intent in grammars.acoustic_phrase_map(name).items():
@@ -118,21 +174,13 @@ class PocketSphinxRecognizer:
                 echo = {w for w in echo_words if w in vocabulary and w not in own}
                 garbage = garbage | echo
             self._garbage_of[name] = set(garbage)
-            around = count_words & vocabulary if grammars.grammars[name].around_counts else set()
+            around = {w for w in count_words if w in vocabulary}
+            around = around if grammars.grammars[name].around_counts else set()
             self._around_of[name] = set(around)
             jsgf = build_jsgf(name, usable, garbage, around)
             self._decoder.add_jsgf_string(name, jsgf)
         self._active = ""
         self._cmn0 = self._decoder.get_cmn(False)
-
-    @staticmethod
-    def _vocabulary(dic: Path) -> set[str]:
-        words = set()
-        with dic.open(encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                word = line.split(" ", 1)[0]
-                words.add(word.split("(", 1)[0])
-        return words
 
     @property
     def name(self) -> str:
@@ -158,7 +206,8 @@ class PocketSphinxRecognizer:
         the guide was saying something else entirely). The guide's words include answer
         words ("now", "stop"): left out, its "now" was heard as "ouch".
         """
-        words = {w for w in speaking if w in self._words}
+        self._learn(speaking)
+        words = {w for w in speaking if w in self._lexicon}
         words |= self._around_of[grammar]
         if not words:
             return samples, grammar, self._garbage_of[grammar], self._around_of[grammar]
@@ -198,14 +247,16 @@ class PocketSphinxRecognizer:
         # A second decoder without the lattice pass: over long stretches of the guide's
         # speech, building the lattice took 5 s per utterance, the search itself 0.2 s.
         if self._finder is None:
-            self._finder = pocketsphinx.Decoder(
-                hmm=str(self._hmm),
-                dict=str(self._dic),
-                lm=None,
-                logfn=os.devnull,
-                bestpath=False,
-            )
+            self._finder = self._lexicon.decoder(self._hmm, bestpath=False)
         return self._finder
+
+    def _learn(self, words: frozenset[str]) -> None:
+        """Words the guide says that were not foreseen: into both decoders' dictionaries."""
+        found = self._lexicon.find(words)
+        if found:
+            _add_words(self._decoder, found)
+            if self._finder is not None:
+                _add_words(self._finder, found)
 
     def _decode(self, samples: Samples, search: str) -> tuple[str, float, list[str]]:
         if search != self._active:
