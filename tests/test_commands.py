@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile
 
@@ -65,13 +66,25 @@ def test_listen_to_files(tmp_path: Path) -> None:
     soundfile.write(yes, speak("yes", "en-us+f2"), 16000)
     soundfile.write(marvin, speak("marvin", "en-us+f2"), 16000)
     bad.write_bytes(b"not audio")
-    proc = vg("listen", "--engine", "pocketsphinx", str(yes), str(marvin), str(bad))
+    quiet = tmp_path / "quiet.wav"
+    soundfile.write(quiet, np.zeros(16000, dtype=np.int16), 16000)
+    files = [str(yes), str(marvin), str(quiet), str(bad)]
+    proc = vg("listen", "--engine", "pocketsphinx", *files)
     assert proc.returncode == 1  # one file could not be read
     lines = proc.stdout.splitlines()
     assert lines[0].startswith(f"{yes}: yes  ->  yes (score"), lines[0]
     assert lines[1].startswith(f"{marvin}: "), lines[1]
     assert "rejected" in lines[1]
+    assert lines[2] == f"{quiet}: -  ->  nothing heard (the endpointer found no speech)"
     assert "bad.wav" in proc.stderr and "Traceback" not in proc.stderr
+    # Cut as live, the decoder gets the piece the endpointer cut (the runtime's length);
+    # --whole decodes the file as it is (digital silence counts: its full length).
+    whole = vg("listen", "--engine", "pocketsphinx", "--whole", str(yes), str(quiet))
+    whole_lines = whole.stdout.splitlines()
+    assert whole_lines[0].endswith(f"{len(speak('yes', 'en-us+f2')) / 16000:.2f} s]")
+    assert whole_lines[1].startswith(f"{quiet}: ") and "nothing heard" not in whole_lines[1]
+    live_seconds = float(lines[0].rsplit(", ", 1)[1].split(" s]")[0])
+    assert live_seconds != float(whole_lines[0].rsplit(", ", 1)[1].split(" s]")[0])
     assert vg("listen", "--grammar", "nope", str(yes)).returncode == 2
 
 

@@ -10,14 +10,22 @@ from pathlib import Path
 from voiceguide.audio.files import AudioFormatError, load_audio
 from voiceguide.audio.vad import RATE, Endpointer
 from voiceguide.commands.common import add_audio_options
-from voiceguide.content import load_grammars
+from voiceguide.content import load_content
+from voiceguide.content.models import Content
+from voiceguide.runtime.utterance import Decision, decide, utterances
 from voiceguide.speech.recognizer import Recognition, Recognizer
 
 HELP = """\
-Print what the recognizer hears, one line per utterance, using the same grammars and
-rejection as a session. With FILE arguments, each file (any format soundfile reads, any
-rate) is one utterance; otherwise the microphone is split into utterances by the
-endpointer until --seconds pass or Ctrl-C.
+Print what the recognizer hears, one line per utterance, decided exactly as a session
+decides it: the same endpointer, grammars, rejection and decision code.
+
+With FILE arguments (any format soundfile reads, any rate; a folder means the audio files
+in it), each file is said into a quiet room: it is placed between stretches of room noise,
+cut into utterances by the session's endpointer and each piece is decoded. A file the
+endpointer cuts in two prints two lines; one it finds no speech in says so. --whole
+decodes each file as one utterance instead (the old way; not what a session hears).
+
+Without files, the microphone is split into utterances until --seconds pass or Ctrl-C.
 """
 
 
@@ -27,13 +35,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="print what the recognizer hears (microphone or WAV files)",
         description=HELP,
         epilog="examples:\n  voiceguide listen --grammar coaching\n"
-        "  voiceguide listen answer.wav other.wav\n  voiceguide listen --seconds 20",
+        "  voiceguide listen answer.wav other.wav\n  voiceguide listen --seconds 20\n"
+        "  voiceguide listen --whole clips/",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("files", nargs="*", type=Path, metavar="FILE", help="audio files to decode")
     p.add_argument("--grammar", default="yes_no", help="grammar to listen with (default yes_no)")
     p.add_argument("--lang", default="en", help="grammar language (default en)")
     p.add_argument("--seconds", type=float, metavar="S", help="stop listening after S seconds")
+    p.add_argument(
+        "--whole",
+        action="store_true",
+        help="decode each FILE whole, as one utterance, not cut by the endpointer",
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the room noise around each FILE (default 0)"
+    )
     add_audio_options(p)
     p.set_defaults(func=main)
 
@@ -46,7 +63,8 @@ def describe(r: Recognition) -> str:
 def main(args: argparse.Namespace) -> int:
     from voiceguide.speech.select import NoRecognizer, make_recognizer
 
-    grammars = load_grammars(args.lang)
+    content = load_content(args.lang)
+    grammars = content.grammars
     if args.grammar not in grammars.grammars:
         known = ", ".join(sorted(grammars.grammars))
         print(f"voiceguide listen: no grammar {args.grammar!r}; known: {known}", file=sys.stderr)
@@ -57,8 +75,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"voiceguide listen: {exc}", file=sys.stderr)
         return 1
     if args.files:
-        return _files(args.files, recognizer, args.grammar)
-    return _microphone(args, recognizer)
+        return _files(args, recognizer, content)
+    return _microphone(args, recognizer, content)
 
 
 #: Audio files a folder given to ``listen`` is searched for.
@@ -84,8 +102,10 @@ def _expand(files: list[Path]) -> tuple[list[Path], int]:
     return out, bad
 
 
-def _files(files: list[Path], recognizer: Recognizer, grammar: str) -> int:
-    files, bad = _expand(files)
+def _files(args: argparse.Namespace, recognizer: Recognizer, content: Content) -> int:
+    import numpy as np
+
+    files, bad = _expand(args.files)
     for path in files:
         try:
             audio = load_audio(path)
@@ -93,11 +113,26 @@ def _files(files: list[Path], recognizer: Recognizer, grammar: str) -> int:
             print(f"{path}: {exc}", file=sys.stderr)
             bad += 1
             continue
-        print(f"{path}: {describe(recognizer.recognize(audio, grammar))}", flush=True)
+        if args.whole:
+            print(f"{path}: {describe(recognizer.recognize(audio, args.grammar))}", flush=True)
+            continue
+        rng = np.random.default_rng(args.seed)
+        pieces = utterances(content, audio, args.grammar, rng)
+        if not pieces:
+            print(f"{path}: -  ->  nothing heard (the endpointer found no speech)", flush=True)
+        for piece in pieces:
+            print(f"{path}: {_decided(decide(recognizer, content, piece, args.grammar))}")
+        sys.stdout.flush()
     return 1 if bad else 0
 
 
-def _microphone(args: argparse.Namespace, recognizer: Recognizer) -> int:
+def _decided(d: Decision) -> str:
+    if d.result is None:
+        return "-  ->  too short to decode"
+    return describe(d.result)
+
+
+def _microphone(args: argparse.Namespace, recognizer: Recognizer, content: Content) -> int:
     import numpy as np
 
     from voiceguide.audio.devices import Microphone, NoAudioDevice, resolve
@@ -108,7 +143,7 @@ def _microphone(args: argparse.Namespace, recognizer: Recognizer) -> int:
         print(f"voiceguide listen: {exc}", file=sys.stderr)
         return 1
     print(f"voiceguide listen: speak now ({recognizer.name}, grammar {args.grammar})", flush=True)
-    end_ms = load_grammars(args.lang).grammars[args.grammar].end_silence_ms
+    end_ms = content.grammars.grammars[args.grammar].end_silence_ms
     endpointer = Endpointer()
     endpointer.set_end_silence(end_ms)
     blocks: list[np.ndarray] = []
@@ -127,7 +162,7 @@ def _microphone(args: argparse.Namespace, recognizer: Recognizer) -> int:
                 stream = np.concatenate(blocks)
                 for seg in segments:
                     audio = stream[seg.start : seg.end]
-                    print(describe(recognizer.recognize(audio, args.grammar)), flush=True)
+                    print(_decided(decide(recognizer, content, audio, args.grammar)), flush=True)
             if len(blocks) * len(block) > 30 * RATE and not endpointer.in_speech:
                 blocks = []  # offsets restart only between utterances
                 endpointer = Endpointer()
