@@ -154,14 +154,14 @@ def _room(user: Callable[[Room, float], None], room: RoomSpec | None = None) -> 
     return r
 
 
-def _answers(script: list[str]) -> Callable[[Room, float], None]:
-    """A user who answers each question once the guide has been quiet for 0.6 s."""
+def _answers(script: list[str], gap: float = 0.6) -> Callable[[Room, float], None]:
+    """A user who answers each question once the guide has been quiet for ``gap`` s."""
     left = list(script)
 
     def user(r: Room, now: float) -> None:
         s = r.transport.speaker
         busy_user = r.said and now < r.said[-1][1] + 1.5
-        quiet = not s.busy and now >= s.ended_at + 0.6
+        quiet = not s.busy and now >= s.ended_at + gap
         if left and r.dialogue.phase is Phase.SCREENING and quiet and not busy_user:
             r.say(left.pop(0), now)
         elif not left and quiet and r.dialogue.phase is Phase.EMERGENCY:
@@ -194,6 +194,24 @@ def test_no_then_yes_leads_to_the_advice_and_the_guide_never_answers_itself() ->
     assert r.io.stats.barge_ins == 0
     assert _advice_given(r), r.captions.getvalue()[-400:]
     assert r.dialogue.phase is Phase.ENDED and end.reason == "input ended"
+
+
+@pytest.mark.parametrize("onset", [0.25, 0.3, 0.4])
+def test_a_quick_answer_just_after_the_guide_stops_is_heard_not_taken_for_its_echo(
+    onset: float,
+) -> None:
+    # The echo gate runs ECHO_TAIL_S (0.35 s) past the guide's speech, and the endpointer
+    # keeps 240 ms from before the voice began. Counted from the pre-roll, a "no" whose
+    # voice began 0.25 s after the guide stopped was judged as spoken over the guide and
+    # dropped as its echo (issue 11, bench latency's failed turns).
+    clip = speak("no", USER)
+    lead = int(np.nonzero(np.abs(clip) > 500)[0][0]) / 16_000  # the clip's own silence
+    r = _room(_answers(["no", "yes"], gap=onset - lead))
+    r.run()
+    heard = [e.intent for _, e in _heard(r) if isinstance(e, Heard)]
+    assert heard == [Intent.NO, Intent.YES], (heard, r.captions.getvalue()[-600:])
+    assert r.io.stats.barge_ins == 0
+    assert _advice_given(r)
 
 
 #: A speaker across the room, the user near the microphone: the echo is 20 dB down.

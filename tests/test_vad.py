@@ -57,3 +57,13 @@ def test_one_word_turns_end_within_a_quarter_second() -> None:
     loud = np.flatnonzero(np.abs(audio.astype(np.int32)) > 0.02 * np.abs(audio).max())
     assert (found[0].decided_at - loud[-1]) / RATE <= 0.25
     assert found[0].end >= loud[-1] - FRAME  # the word itself is not cut short
+
+
+def test_the_voice_begins_after_the_pre_roll() -> None:
+    word = speak("no")
+    gap = np.zeros(RATE, dtype=np.int16)
+    [seg] = split_utterances(np.concatenate([gap, word, gap]))
+    onset = RATE + int(np.nonzero(np.abs(word) > 500)[0][0])
+    assert seg.voiced_from - seg.start == Endpointer().pre_roll_frames * FRAME
+    assert abs(seg.voiced_from - onset) <= 3 * FRAME  # the VAD's first voiced frames
+    assert seg.start < onset - 4 * FRAME  # the decoder still gets the lead-in

@@ -32,6 +32,9 @@ class Segment:
     end: int
     #: Stream offset at which the end was decided (end + the trailing silence waited).
     decided_at: int
+    #: Where the voice began: ``start`` is earlier by the pre-roll, which is kept for the
+    #: decoder but is not part of what was said.
+    voiced_from: int = 0
 
     @property
     def seconds(self) -> float:
@@ -60,6 +63,7 @@ class Endpointer:
     _silence: int = field(default=0, init=False)
     _start: int | None = field(default=None, init=False)
     _last_voiced: int = field(default=0, init=False)
+    _voiced_from: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self._vad = webrtcvad.Vad(self.aggressiveness)
@@ -91,6 +95,7 @@ class Endpointer:
                 if self._run >= self.start_frames:
                     first = at - (self.start_frames - 1) * FRAME
                     self._start = max(0, first - self.pre_roll_frames * FRAME)
+                    self._voiced_from = first
                     self._last_voiced = self._offset
                     self._silence = 0
                 continue
@@ -102,7 +107,7 @@ class Endpointer:
             too_long = (self._offset - self._start) >= self.max_frames * FRAME
             if self._silence >= self.end_frames or too_long:
                 end = min(self._offset, self._last_voiced + 3 * FRAME)
-                out.append(Segment(self._start, end, self._offset))
+                out.append(Segment(self._start, end, self._offset, self._voiced_from))
                 self.reset()
         return out
 
@@ -110,7 +115,7 @@ class Endpointer:
         """End of stream: close an utterance still open."""
         if self._start is None:
             return []
-        seg = Segment(self._start, self._last_voiced, self._offset)
+        seg = Segment(self._start, self._last_voiced, self._offset, self._voiced_from)
         self.reset()
         return [seg]
 

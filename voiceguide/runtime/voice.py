@@ -415,8 +415,11 @@ class VoiceIO:
     ) -> None:
         endpoint = self.clock.now()
         audio = _slice(kept, seg.start, seg.end)
-        # Over the guide's speech if much of it was (the pre-roll alone does not count).
-        overlapped = is_overlapped([g for at, g in gated if seg.start <= at < seg.end])
+        # Over the guide's speech if much of what was said was: counted from where the
+        # voice began, since the pre-roll before it often reaches back into the echo gate
+        # and turned quick answers into "echo" (issue 11, bench latency's failed turns).
+        said = [g for at, g in gated if seg.voiced_from <= at < seg.end]
+        overlapped = is_overlapped(said)
         speaking = frozenset(self._speaking_words) if overlapped else frozenset()
         grammar = listening_grammar(
             self.content, audio, self.grammar, overlapped, speaking, self._count_words
