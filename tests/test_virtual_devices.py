@@ -187,8 +187,18 @@ def test_hands_free_session_in_a_virtual_room(short_content: Path, tmp_path: Pat
             # "stop" in espeak-ng's voice is decoded poorly by PocketSphinx; see issue notes.)
             wav = tmp_path / "stop.wav"
             soundfile.write(wav, speak("stop now", USER_VOICE), 16_000)
+            before = sum(s.startswith("heard: ") for s in guide.seen)
             play_into_mic(env, wav)
-            heard = guide.expect(r"^heard: stop now ", timeout=10)
+            try:
+                heard = guide.expect(r"^heard: stop now ", timeout=10)
+            except AssertionError:
+                # As with the answers above: only if nothing at all was heard (the sound
+                # may never have reached the virtual microphone, or the over-speech decode
+                # missed it; its recall is below 1, see BENCHMARKS "bench echo"), once more.
+                if sum(s.startswith("heard: ") for s in guide.seen) != before:
+                    raise
+                play_into_mic(env, wav)
+                heard = guide.expect(r"^heard: stop now ", timeout=10)
             halted_at = time.monotonic()
             # A cue already due at that very moment may still be captioned first, but no
             # count, and the pain check follows at once.
