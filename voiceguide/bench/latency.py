@@ -154,6 +154,10 @@ def _wait(predicate: Callable[[], bool], timeout: float) -> bool:
     return False
 
 
+#: How long after the guide's last word the simulated user answers.
+ANSWER_GAP_S = 0.4
+
+
 def measure(
     turns: int,
     device: int | None,
@@ -222,9 +226,15 @@ def _one_turn(
     recorder: MonitorRecording | None,
 ) -> Turn | str:
     """One answer, timed; or why it failed."""
-    if not _wait(lambda: not speaker.busy, 60):
-        raise RuntimeError("the guide never stopped speaking")
-    time.sleep(0.4)
+    # The user answers 0.4 s after the guide has finished: a short gap between two of its
+    # prompts (the welcome, the introduction, then the question) is not the end.
+    quiet_since = time.monotonic()
+    while time.monotonic() - quiet_since < ANSWER_GAP_S:
+        if speaker.busy:
+            if not _wait(lambda: not speaker.busy, 60):
+                raise RuntimeError("the guide never stopped speaking")
+            quiet_since = time.monotonic()
+        time.sleep(0.01)
     before, echoes = len(io.stats.turns), io.stats.self_rejected
     answered = (dialogue.question, dialogue.unclear)
     mic.say(clip)
