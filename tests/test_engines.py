@@ -184,3 +184,37 @@ def test_over_the_guide_only_a_real_barge_in_is_passed_on() -> None:
     assert d.barge_in and isinstance(d.event, Heard) and d.event.intent is Intent.EMERGENCY
     # Too short to be anything: not decoded at all.
     assert decide(canned, content(), audio[:100], "yes_no").result is None
+
+
+_ONLY_ITS_OWN_VOICE = """
+from tests.speechgen import speak
+from voiceguide.content import load_content
+from voiceguide.speech.pocketsphinx_engine import PocketSphinxRecognizer
+r = PocketSphinxRecognizer(load_content("en").grammars)
+said = ["stay still", "call nine one one now", "do not try to put the hip back",
+        "say repeat to hear the number"]
+for text in said:
+    result = r.recognize(speak(text, "en-us"), "over_speech_emergency", frozenset(text.split()))
+    assert not result.accepted, (text, result)
+print("survived")
+"""
+
+
+@needs_espeak
+def test_a_session_that_hears_only_its_own_voice_survives_new_searches() -> None:
+    """Over the emergency advice, nobody answering: every utterance is the guide's echo,
+    so the main decoder never decodes, while new context searches push old ones out.
+    Asking pocketsphinx for the active search then dereferenced NULL: the hands-free run
+    died with a segfault just as it began to speak the advice. In a child process, so a
+    regression fails this test instead of killing the test run."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run(
+        [sys.executable, "-c", _ONLY_ITS_OWN_VOICE],
+        cwd=root, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
+    assert proc.stdout.strip() == "survived"

@@ -90,9 +90,20 @@ def _add_words(decoder: pocketsphinx.Decoder, found: Mapping[str, list[str]]) ->
 class _Searches:
     """JSGF searches made on the fly, one per thing the guide says; least used dropped."""
 
-    def __init__(self, decoder: Callable[[], pocketsphinx.Decoder], prefix: str) -> None:
+    def __init__(
+        self,
+        decoder: Callable[[], pocketsphinx.Decoder],
+        prefix: str,
+        active: Callable[[], str],
+        activate: Callable[[str], None],
+    ) -> None:
         self._decoder = decoder
         self._prefix = prefix
+        # The decoder's active search, as its owner tracks it: pocketsphinx's own
+        # current_search() dereferences NULL (and kills the process) on a decoder that
+        # has never had a search activated, e.g. a session that so far heard only itself.
+        self._active = active
+        self._activate = activate
         self._names: OrderedDict[tuple[str, frozenset[str]], str] = OrderedDict()
         self._made = 0
 
@@ -105,8 +116,8 @@ class _Searches:
             self._names[key] = name
             if len(self._names) > MAX_CONTEXT_SEARCHES:
                 _, old = self._names.popitem(last=False)
-                if self._decoder().current_search() == old:  # never remove the active one
-                    self._decoder().activate_search(name)
+                if self._active() == old:  # never remove the active one
+                    self._activate(name)
                 self._decoder().remove_search(old)
         self._names.move_to_end(key)
         return name
@@ -152,8 +163,12 @@ class PocketSphinxRecognizer:
         self._strict = {n: g.over_speech_only for n, g in grammars.grammars.items()}
         self._around_of: dict[str, set[str]] = {}
         self._use_garbage = {n: g.use_garbage for n, g in grammars.grammars.items()}
-        self._finder_searches = _Searches(self._finder_decoder, "finding")
-        self._verify_searches = _Searches(lambda: self._decoder, "judging")
+        self._finder_searches = _Searches(
+            self._finder_decoder, "finding", lambda: self._finder_active, self._activate_finding
+        )
+        self._verify_searches = _Searches(
+            lambda: self._decoder, "judging", lambda: self._active, self._activate
+        )
         self._finder: pocketsphinx.Decoder | None = None
         self._finder_active = ""
         self._hmm = hmm
@@ -217,9 +232,7 @@ class PocketSphinxRecognizer:
         finding = self._finder_searches.ensure(
             key, lambda name: build_jsgf(name, phrases, (), words)
         )
-        if finding != self._finder_active:
-            finder.activate_search(finding)
-            self._finder_active = finding
+        self._activate_finding(finding)
         _fresh_utterance(finder, self._cmn0)
         finder.start_utt()
         finder.process_raw(np.ascontiguousarray(samples, dtype=np.int16).tobytes(), full_utt=True)
@@ -258,10 +271,18 @@ class PocketSphinxRecognizer:
             if self._finder is not None:
                 _add_words(self._finder, found)
 
-    def _decode(self, samples: Samples, search: str) -> tuple[str, float, list[str]]:
+    def _activate(self, search: str) -> None:
         if search != self._active:
             self._decoder.activate_search(search)
             self._active = search
+
+    def _activate_finding(self, search: str) -> None:
+        if search != self._finder_active:
+            self._finder_decoder().activate_search(search)
+            self._finder_active = search
+
+    def _decode(self, samples: Samples, search: str) -> tuple[str, float, list[str]]:
+        self._activate(search)
         d = self._decoder
         _fresh_utterance(d, self._cmn0)
         d.start_utt()
