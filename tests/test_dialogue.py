@@ -133,6 +133,32 @@ def test_repeat_and_help_do_not_count_as_answers() -> None:
     assert d.dialogue.question == 1
 
 
+def test_each_question_is_first_asked_in_its_own_wording_and_rephrased_only_when_unclear() -> None:
+    questions = content().screening.questions
+    for seed in range(4):  # the wording is drawn at random among the variants
+        d = Driver(seed=seed)
+        for i, q in enumerate(questions):
+            asked = [e for e in d.out if isinstance(e, Speak)][-1]
+            assert asked.prompt == f"question:{q.id}:ask" and asked.text in q.ask, (i, asked)
+            d.send(NoMatch("no_speech"))
+            again = [e for e in d.out if isinstance(e, Speak)][-1]
+            assert again.prompt == f"question:{q.id}:rephrase" and again.text in q.rephrase
+            d.send(Heard("no"))
+        assert d.dialogue.phase is Phase.COACHING
+
+
+def test_repeat_during_a_question_says_the_same_words_again() -> None:
+    d = Driver()
+    d.send(Heard("no"))
+    asked = [e for e in d.out if isinstance(e, Speak)][-1]
+    out = d.send(Heard("repeat"))
+    q = content().screening.questions[1]
+    assert [e for e in out if isinstance(e, Speak)] == [
+        Speak(f"question:{q.id}:repeat", asked.text)
+    ]
+    assert Listen("yes_no") in out and d.dialogue.unclear == 0
+
+
 @pytest.mark.parametrize("source", ["text", "asr"])
 def test_commands_during_a_question_are_applied_and_the_question_asked_again(source: str) -> None:
     d = Driver()

@@ -43,7 +43,7 @@ from voiceguide.dialogue.intents import Answer, Intent
 from voiceguide.runtime import voice
 from voiceguide.runtime.voice import VoiceIO, is_barge_in
 from voiceguide.speech import vosk_engine
-from voiceguide.speech.pocketsphinx_engine import PocketSphinxRecognizer
+from voiceguide.speech.pocketsphinx_engine import PocketSphinxRecognizer, _answer_among
 from voiceguide.speech.recognizer import Recognition
 from voiceguide.speech.rejection import RejectionSettings
 
@@ -574,3 +574,13 @@ def test_a_no_at_exactly_the_threshold_counts_and_just_below_does_not() -> None:
     out = below.send(Heard("no", intent=Intent.NO, confidence=0.4999, source="asr"))
     assert [e.value for e in out if isinstance(e, AnswerGiven)] == [Answer.UNCLEAR]
     assert below.dialogue.cleared == []
+
+
+def test_an_answer_phrase_is_found_when_every_word_being_said_surrounds_it() -> None:
+    """The guide's words may include an answer's own words ("now" in "stop now"): the
+    phrase is still found whole, even when the words beside it are all of them."""
+    phrases = {"stop now": Intent.STOP, "stop": Intent.STOP}
+    assert _answer_among("now stop now", phrases, {"now"}) == "stop now"
+    assert _answer_among("lower stop hips", phrases, {"lower", "hips"}) == "stop"
+    assert _answer_among("lower stop hips", phrases, {"lower"}) == "stop hips"  # not beside
+    assert _answer_among("lower hips", phrases, {"lower", "hips"}) == ""
