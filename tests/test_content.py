@@ -34,6 +34,17 @@ def test_every_grammar_accepts_emergency_words() -> None:
         assert "emergency" in g.grammars[name].intents
 
 
+def test_during_a_question_answers_are_one_word_and_calls_for_help_whole() -> None:
+    m = load_grammars("en").acoustic_phrase_map("yes_no")
+    by_intent: dict[str, set[str]] = {}
+    for phrase, intent in m.items():
+        by_intent.setdefault(intent.value, set()).add(phrase)
+    assert all(len(p.split()) == 1 for i, ps in by_intent.items() if i != "emergency" for p in ps)
+    assert {"call for help", "i can't move", "i need help", "help"} <= by_intent["emergency"]
+    assert "call an ambulance" in by_intent["emergency"]  # three words: the limit
+    assert len(max(by_intent["emergency"], key=lambda p: len(p.split())).split()) == 3
+
+
 @pytest.fixture
 def copy_root(tmp_path: Path) -> Path:
     for part in ("prompts/en", "grammars/en"):
@@ -195,6 +206,12 @@ def _edit(path: Path, old: str, new: str) -> None:
             'default_region = "US"',
             'default_region = "ZZ"',
             ["locale.toml", "default_region 'ZZ'"],
+        ),
+        (
+            "grammars/en/grammars.toml",
+            "acoustic_max_words_for = { emergency = 3 }",
+            "acoustic_max_words_for = { emergency = 3, quiet = 2 }",
+            ["grammars.toml", "acoustic_max_words_for lists quiet"],
         ),
         (
             "prompts/en/screening.toml",

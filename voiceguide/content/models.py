@@ -462,6 +462,9 @@ class Grammar(StrictModel):
     #: phrases let a decoder stretch an answer over unrelated words ("marvin" heard as
     #: "no i didn't"), so safety grammars keep this at 1; typed text is not limited.
     acoustic_max_words: Annotated[int, Field(ge=1, le=6)] = 3
+    #: A longer limit for some intents. Worth it for "emergency" only: a decoder that
+    #: stretches "call for help" over other words errs toward the emergency route.
+    acoustic_max_words_for: dict[str, Annotated[int, Field(ge=1, le=6)]] = {}
     #: Quiet after speech that ends an utterance. Short where answers are one word (a
     #: fast reply); longer where commands have several ("carry on", "stop now").
     end_silence_ms: Annotated[int, Field(ge=60, le=2000)] = 300
@@ -575,6 +578,7 @@ class GrammarBook(StrictModel):
             for field_name, listed in (
                 ("anywhere", grammar.anywhere),
                 ("acoustic_intents", grammar.acoustic_intents or []),
+                ("acoustic_max_words_for", list(grammar.acoustic_max_words_for)),
             ):
                 outside = [i for i in listed if i not in grammar.intents]
                 if outside:
@@ -627,7 +631,7 @@ class GrammarBook(StrictModel):
         return {
             p: i
             for p, i in self.phrase_map(grammar).items()
-            if len(p.split()) <= g.acoustic_max_words
+            if len(p.split()) <= g.acoustic_max_words_for.get(i.value, g.acoustic_max_words)
             and i.value in wanted
             and p not in g.acoustic_skip
         }
