@@ -293,3 +293,13 @@ def test_yes_gives_the_advice_with_the_number_in_every_region(region: str) -> No
     locale = d.dialogue.content.locale
     number = locale.say_number(locale.emergency_numbers[region])
     assert script and number in script[0].text
+
+
+def test_the_guides_inflected_words_stand_for_their_bare_forms_too() -> None:
+    from voiceguide.content.models import words_said
+
+    assert {"paused", "pause", "say", "resume"} <= words_said("Paused. Say resume.")
+    assert {"stopped", "stop", "counting", "count"} <= words_said("I stopped counting.")
+    assert {"stopping", "stop", "pausing", "pause"} <= words_said("stopping, pausing")
+    # Short words and plain ones are left alone: "red" is no form of "re".
+    assert words_said("Bed red, help me.") == {"bed", "red", "help", "me"}

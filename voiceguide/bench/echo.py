@@ -21,7 +21,6 @@ Figures:
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from collections import Counter
@@ -35,6 +34,7 @@ from voiceguide.audio.files import to_mono16k
 from voiceguide.audio.vad import FRAME, RATE, Endpointer
 from voiceguide.bench.report import emit
 from voiceguide.content import Content, load_content
+from voiceguide.content.models import words_said
 from voiceguide.dialogue.intents import Intent
 from voiceguide.runtime.utterance import is_barge_in, over_speech_grammar
 from voiceguide.speech.recognizer import Recognizer
@@ -209,7 +209,7 @@ def measure(
         grammar = over_speech_grammar(content, line.turn, line.counting)
         if grammar is None:
             continue
-        speaking = set(re.findall(r"[a-z']+", line.text.lower()))  # as the runtime does
+        speaking = words_said(line.text)  # as the runtime does
         if line.counting:
             speaking |= count_words
             clean = _counted(content, synth, line)

@@ -18,7 +18,6 @@ question's timeout pass.
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import sys
 from collections import Counter
@@ -40,7 +39,7 @@ from voiceguide.bench.speechbench import (
     run_with_recognizer,
 )
 from voiceguide.config import Settings
-from voiceguide.content.models import Content
+from voiceguide.content.models import Content, words_said
 from voiceguide.dialogue.clock import FakeClock
 from voiceguide.dialogue.controller import Dialogue, Phase
 from voiceguide.dialogue.events import OutputEvent, Route, Speak, Tick
@@ -184,7 +183,7 @@ def screen(
 
 def _words_spoken(events: list[OutputEvent]) -> frozenset[str]:
     text = " ".join(e.text for e in events if isinstance(e, Speak))
-    return frozenset(re.findall(r"[a-z']+", text.lower()))
+    return frozenset(words_said(text))
 
 
 def run_bench(

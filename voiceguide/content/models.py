@@ -714,7 +714,25 @@ class Content(StrictModel):
             texts += q.ask + q.rephrase
         for ex in self.routine.exercises:
             texts += [ex.name, *ex.texts()]
-        return {w for t in texts for w in re.findall(r"[a-z']+", t.lower())}
+        return {w for t in texts for w in words_said(t)}
+
+
+def words_said(text: str) -> set[str]:
+    """The words of a sentence the guide says, for knowing its echo: lower case, and with
+    the bare form of each word ending in -ed or -ing beside it. Its echo of "Paused." was
+    heard as "pause" and cut it off (bench echo), as "stopped" could be as "stop"."""
+    words = set(re.findall(r"[a-z']+", text.lower()))
+    forms: set[str] = set()
+    for w in words:
+        if w.endswith("ed") and len(w) > 4:
+            forms |= {w[:-1], w[:-2]}  # paused: pause; ended: end
+            if w[-3] == w[-4]:
+                forms.add(w[:-3])  # stopped: stop
+        elif w.endswith("ing") and len(w) > 5:
+            forms |= {w[:-3], w[:-3] + "e"}  # counting: count; pausing: pause
+            if w[-4] == w[-5]:
+                forms.add(w[:-4])  # stopping: stop
+    return words | forms
 
 
 class DemoLine(StrictModel):

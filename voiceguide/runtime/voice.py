@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import queue
 import random
-import re
 import sys
 import threading
 from collections import deque
@@ -25,7 +24,7 @@ import numpy.typing as npt
 
 from voiceguide.audio.devices import Int16
 from voiceguide.audio.vad import RATE, Endpointer, Segment
-from voiceguide.content.models import Content, PromptId
+from voiceguide.content.models import Content, PromptId, words_said
 from voiceguide.dialogue.clock import Clock, MonotonicClock
 from voiceguide.dialogue.events import (
     Count,
@@ -208,7 +207,7 @@ class VoiceIO:
         # Words of what is playing now: a "barge-in" that only repeats them is our echo.
         if not self._gated():
             self._speaking_words = set()
-        self._speaking_words |= set(re.findall(r"[a-z']+", text.lower()))
+        self._speaking_words |= words_said(text)
         if self.speaker_failed:
             return  # captions only
         pcm: Pcm
