@@ -864,6 +864,7 @@ def pick_thresholds(
             tf[0].no_if_accepted,
         ),
     )
+    picked = next(f for t, f in allowed if t == chosen)
     table = [
         "One tier (the model at t_no whatever the engine heard, if at least no_needs):",
         "",
@@ -876,6 +877,14 @@ def pick_thresholds(
         "",
         *header,
         *frontier,
+        "",
+        f"Picked: within those dev limits and at most {LIMIT_HELD_OUT} on the held-out "
+        "set, of the rules that accept nearly the most (within two of dev's 175 real "
+        '"no"s: clean + half the 10 dB share), the one with the fewest unsafe "no"s over '
+        "all three sets:",
+        "",
+        *header,
+        line(chosen, picked),
     ]
     # "yes": the loosest threshold that keeps unknown words rejected (>= 0.97, the target,
     # or within half a point of the engine alone where it already rejects less) and
