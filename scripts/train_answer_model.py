@@ -577,6 +577,11 @@ def eval_features(
     from voiceguide.speech.pocketsphinx_engine import PocketSphinxRecognizer
 
     digest = hashlib.sha256()
+    # PocketSphinx's verdicts change with its adapter and the grammars: a cache made
+    # before either changed is not reused.
+    for source in [REPO / "voiceguide/speech/pocketsphinx_engine.py",
+                   *sorted((REPO / "grammars/en").glob("*.toml"))]:  # fmt: skip
+        digest.update(source.read_bytes())
     for word, audio in items:
         digest.update(word.encode())
         digest.update(b"-" if audio is None else audio.tobytes())
