@@ -856,14 +856,22 @@ def pick_thresholds(
     allowed = [(t, f) for t, f in within_dev if f[2]["unsafe_no"] <= LIMIT_HELD_OUT]
     if not allowed:
         raise SystemExit("no rule meets the safety limits on dev")
+
     # Among the rules that accept (nearly) the most, the safest: the fewest unsafe "no"s
-    # over dev (clean and 10 dB) and the held-out set, then the highest thresholds.
+    # over dev (clean and 10 dB) and the held-out set; then the most real "no"s; then the
+    # most synthetic "no"s in held-out voices (equal on everything real, a rule should
+    # let a synthetic voice through too: the demo's, the room tests'); then the highest
+    # thresholds.
+    def synthetic_no(t: Thresholds) -> float:
+        return figures(held["answers"], fused_decider(t, no_phrases))["accept_no"]
+
     best = max(value(f) for _, f in allowed)
     chosen, _ = max(
         ((t, f) for t, f in allowed if value(f) >= best - NEAR_BEST),
         key=lambda tf: (
             -sum(x["unsafe_no_count"] for x in tf[1]),
             round(value(tf[1]), 6),
+            synthetic_no(tf[0]),
             tf[0].no,
             tf[0].no_if_top,
             tf[0].no_if_accepted,
@@ -1136,6 +1144,7 @@ def main() -> int:
     held = {
         "emergency": held_out_examples(EMERGENCY, 12, args.seed + 7),
         "negatives": held_out_examples(HARD_NEGATIVES[:40], 4, args.seed + 8),
+        "answers": held_out_examples(["no"], 48, args.seed + 9),
     }
     held_feats = {k: eval_features(f"held-{k}", v, embedding, args.seed) for k, v in held.items()}
     if args.only_data:
