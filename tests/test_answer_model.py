@@ -291,10 +291,10 @@ def test_auto_verifies_vosk_with_the_model(monkeypatch: pytest.MonkeyPatch) -> N
 # ------------------------------------------------------------------ the runtime, in a room
 
 
-def test_auto_hears_a_synthetic_user_in_the_simulated_room(
+def test_fused_hears_a_synthetic_user_in_the_simulated_room(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """What ``auto`` (now fused) makes of the hands-free screening in the in-memory room
+    """What the fused recognizer makes of the hands-free screening in the in-memory room
     of ``voiceguide demo``: the user's "no" then "yes", through the real endpointer,
     echo rule and recognizer. espeak-ng's "no" in this voice (the room test's) once
     reached the model at P(no) 0.41 here, so a healthy synthetic user could not get
@@ -304,7 +304,7 @@ def test_auto_hears_a_synthetic_user_in_the_simulated_room(
 
     c = content()
     runtime = make_recognizer(
-        "auto", c.grammars, frozenset(c.spoken_words()), frozenset(c.prompts.count_words)
+        "fused", c.grammars, frozenset(c.spoken_words()), frozenset(c.prompts.count_words)
     )
     assert isinstance(runtime, FusedRecognizer)
     monkeypatch.setattr(room, "recognizer", lambda: runtime)
