@@ -12,13 +12,15 @@ What it does, seeded and printing its progress:
 3. Noise and silence: hiss, hum, rumble, clicks, knocks, breath-like bursts, digital
    silence; babble (several synthetic voices at once) as "other".
    Augmentation: speed 0.85-1.15, a simulated room (decaying noise impulse response),
-   noise at 0-20 dB SNR, random placement in the segment, random level.
+   noise at 0-20 dB SNR, the word placed anywhere in the segment, random level.
 4. Embeds everything with the speech embedding (cached in .cache/answer-model/, so a
    rerun with the same data and seed takes seconds), fits a small MLP (scikit-learn),
    calibrates it with a temperature on a held-out tenth of the training speakers.
-5. On POOL/dev (clean and at 10 dB SNR in the babble `bench asr --snr` uses), runs the
-   model and PocketSphinx on every clip, prints the trade-off table of the fusion rule,
-   picks the thresholds, and writes head.npz, head.json and MODEL_CARD.md into
+5. On POOL/dev (clean and at 10 dB SNR in the babble `bench asr --snr` uses), each clip
+   said into a quiet room and endpointed as the runtime does (`bench asr --live-only`),
+   runs the model and PocketSphinx on the utterance the dialogue acts on, prints the
+   trade-off tables of the fusion rule (tradeoff.md), picks the thresholds within the
+   safety limits (LIMIT_*), and writes head.npz, head.json and MODEL_CARD.md into
    voiceguide/speech/answer_head/.
 
 The voices, speeds and pitches listed as HELD_OUT_* are never used here: they are kept for
@@ -35,8 +37,9 @@ import json
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -46,17 +49,22 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from voiceguide.audio.files import load_audio  # noqa: E402
+from voiceguide.audio.vad import FRAME  # noqa: E402
+from voiceguide.content import load_content  # noqa: E402
+from voiceguide.content.models import Content  # noqa: E402
 from voiceguide.dialogue.intents import Intent  # noqa: E402
+from voiceguide.runtime.utterance import LEAD_S, TRAIL_S, utterances  # noqa: E402
 from voiceguide.speech.answer_model import (  # noqa: E402
     CLASSES,
     HEAD_DIR,
+    SEGMENT_EMBEDDINGS,
     SEGMENT_SAMPLES,
     Head,
     features,
     place,
     segment_features,
 )
-from voiceguide.speech.embedding_engine import SpeechEmbedding  # noqa: E402
+from voiceguide.speech.embedding_engine import EMBEDDING_DIM, SpeechEmbedding  # noqa: E402
 from voiceguide.speech.fused import combine  # noqa: E402
 from voiceguide.speech.fusion import EngineNo, ModelEvidence, Thresholds, fuse  # noqa: E402
 from voiceguide.speech.recognizer import Recognition  # noqa: E402
@@ -66,8 +74,10 @@ CACHE = REPO / ".cache" / "answer-model"
 #: Share of segments augmented, the same in every class: noise must not hint at a class
 #: (when only yes/no clips were noisy, noisy "down" became "no").
 AUGMENTED = 0.75
-EVAL_VERSION = "1"  # the same for the dev and held-out clips' features and decodes
-VERSION = "2"  # bump to invalidate the cached embeddings when the data recipe changes
+#: Epochs of the head's fit (40 stopped short of converging; more than 100 changes nothing).
+MAX_ITER = 100
+EVAL_VERSION = "2"  # the same for the dev and held-out clips' features and decodes
+VERSION = "4"  # bump to invalidate the cached embeddings when the data recipe changes
 
 # espeak-ng voices: base voice + variant. Held-out ones are never used in training.
 TRAIN_BASES = ["en-us", "en", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-029"]
@@ -210,6 +220,12 @@ HARD_NEGATIVES = [
 ]
 SYNTH_YES = ["yes"]
 SYNTH_NO = ["no"]
+#: Voice/speed/pitch draws per synthetic answer word. 60 were too few: espeak-ng's "no"
+#: in many training voices scored P(no) 0.06-0.8, and the simulated room's healthy user
+#: (en-us+f2) was refused. The hard negatives grow with them, so "no"-like words keep
+#: their weight against the extra "no"s.
+SYNTH_PER_ANSWER = 400
+SYNTH_PER_NEGATIVE = 22
 BABBLE_TEXT = [
     "we walked along the harbour and talked about the long winter",
     "the kettle is on and the radio is playing something quiet",
@@ -320,15 +336,26 @@ def noise_bank(rng: np.random.Generator, seconds: float = 8.0) -> dict[str, list
 # ----------------------------------------------------------------- augmentation
 
 
-def extent(x: np.ndarray) -> tuple[int, int]:
-    """The loud part of a clip: frames within 35 dB of its loudest 30 ms frame."""
+def extent(x: np.ndarray, db: float = 35.0) -> tuple[int, int]:
+    """The loud part of a clip: frames within ``db`` of its loudest 30 ms frame."""
     n = len(x) // 480
     if n == 0:
         return 0, len(x)
     frames = x[: n * 480].astype(np.float64).reshape(n, 480)
     rms = np.sqrt(np.mean(frames**2, axis=1)) + 1e-9
-    loud = np.nonzero(rms > rms.max() * 10 ** (-35 / 20))[0]
+    loud = np.nonzero(rms > rms.max() * 10 ** (-db / 20))[0]
     return int(loud[0] * 480), int((loud[-1] + 1) * 480)
+
+
+def word_extent(x: np.ndarray) -> tuple[int, int]:
+    """Where the word is: frames within 25 dB of the loudest, and 100 ms either side
+    (for a quiet onset such as the "n" of "no"), inside the 35 dB extent. A real clip's
+    35 dB extent is most of its second (its own background noise), so placing by it
+    put every real word at nearly the same place in the segment, and the head learned
+    that place: the same synthetic "no" scored 0.36 at a segment's start, 0.99 later."""
+    a, b = extent(x)
+    c, d = extent(x, 25.0)
+    return max(a, c - 1600), min(b, d + 1600)
 
 
 def room(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -363,7 +390,7 @@ def make_segment(
         x = speed(x, rng)
     if augment and rng.random() < 0.3:
         x = room(x, rng)
-    a, b = extent(x)
+    a, b = word_extent(x)
     span = b - a
     if span <= SEGMENT_SAMPLES:
         at = int(rng.integers(0, SEGMENT_SAMPLES - span + 1))
@@ -484,37 +511,50 @@ def embed_set(
     return x, y, g, s
 
 
-def dev_clips(pool: Path) -> list[tuple[str, Path]]:
-    folder = pool / "dev"
+def dev_audio(pool: Path, snr: float | None, seed: int) -> list[tuple[str, np.ndarray | None]]:
+    """Dev as ``bench asr --live-only`` hears it: every clip (and the bench's generated
+    non-speech) said into its own seeded quiet room, with the bench's babble at ``snr``,
+    cut by the runtime's endpointer; per clip, the utterance the dialogue acts on."""
+    from voiceguide.bench import asr
+
+    content = load_content("en")
+    items = asr.collect(pool / "dev", None, asr.modeled_words(content))
+    items += asr.silence_items(asr.DEFAULT_SILENCE, seed, with_babble=True)
+    noise = asr.noise_source(pool / "dev", seed) if snr is not None else None
     out = []
-    for word_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
-        for path in sorted(word_dir.glob("*.flac")) + sorted(word_dir.glob("*.wav")):
-            out.append((word_dir.name, path))
+    for i, item in enumerate(items, 1):
+        audio = item.src if isinstance(item.src, np.ndarray) else load_audio(item.src)
+        name = f"{item.folder}/{item.src.name}" if isinstance(item.src, Path) else str(i)
+        rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
+        stream_noise = None
+        if noise is not None and snr is not None and asr.noise_gain(audio, noise, snr):
+            n = len(audio) + int((LEAD_S + TRAIL_S) * RATE) + 1
+            stream_noise = asr.noise_stretch(noise, n, rng) * asr.noise_gain(audio, noise, snr)
+        word = {"unknown": item.folder, "silence": "_silence_"}.get(item.label, item.label)
+        out.append((word, first_utterance(content, audio, rng, stream_noise)))
     return out
 
 
-def dev_audio(pool: Path, snr: float | None, seed: int) -> list[tuple[str, np.ndarray]]:
-    """Dev clips as ``bench asr`` feeds them (whole clips; babble mixed at ``snr``), plus
-    its 40 generated silence clips and 400 more non-speech clips from a dev-only bank."""
-    from voiceguide.bench.asr import generated_silence, mix_at_snr, noise_source
-
-    items: list[tuple[str, np.ndarray]] = []
-    rng = np.random.default_rng(seed)
-    noise = noise_source(pool / "dev", seed) if snr is not None else None
-    for word, path in dev_clips(pool):
-        audio = load_audio(path)
-        if noise is not None and snr is not None:
-            audio = mix_at_snr(audio, noise, snr, rng)
-        items.append((word, audio))
-    items += [("_silence_", c) for c in generated_silence(40, seed)]
-    bank = noise_bank(np.random.default_rng(seed + 1000), seconds=6.0)
-    for _ in range(400):
-        items.append(("_noise_", non_speech_segment(rng, bank, "noise")))
-    return items
+def first_utterance(
+    content: Content,
+    clip: np.ndarray,
+    rng: np.random.Generator,
+    noise: np.ndarray | None = None,
+) -> np.ndarray | None:
+    """The first piece the endpointer cuts from ``clip`` said in a quiet room during a
+    question: the dialogue acts on it at once (``runtime/utterance.first_answer``)."""
+    for audio in utterances(content, clip, "yes_no", rng, noise):
+        if len(audio) >= FRAME:
+            return audio
+    return None
 
 
-def held_out_examples(texts: list[str], per_text: int, seed: int) -> list[tuple[str, np.ndarray]]:
-    """Generated speech in voices, speeds and pitches never used in training."""
+def held_out_examples(
+    texts: list[str], per_text: int, seed: int
+) -> list[tuple[str, np.ndarray | None]]:
+    """Generated speech in voices, speeds and pitches never used in training, said into
+    a quiet room and endpointed as live."""
+    content = load_content("en")
     rng = np.random.default_rng(seed)
     out = []
     for text in texts:
@@ -523,22 +563,28 @@ def held_out_examples(texts: list[str], per_text: int, seed: int) -> list[tuple[
             variant = HELD_OUT_VARIANTS[int(rng.integers(len(HELD_OUT_VARIANTS)))]
             spd = HELD_OUT_SPEEDS[int(rng.integers(len(HELD_OUT_SPEEDS)))]
             pitch = HELD_OUT_PITCHES[int(rng.integers(len(HELD_OUT_PITCHES)))]
-            out.append((text, espeak(text, f"{base}+{variant}", spd, pitch)))
+            clip = espeak(text, f"{base}+{variant}", spd, pitch)
+            out.append((text, first_utterance(content, clip, rng)))
     return out
 
 
 def eval_features(
-    name: str, items: list[tuple[str, np.ndarray]], embedding: SpeechEmbedding, seed: int
+    name: str, items: list[tuple[str, np.ndarray | None]], embedding: SpeechEmbedding, seed: int
 ) -> list[tuple[str, np.ndarray, dict[str, object]]]:
-    """Per clip: its folder, the head inputs of its scanned segments (the runtime's own
-    path) and PocketSphinx's verdict in ``yes_no``; cached."""
-    from voiceguide.content import load_grammars
+    """Per clip: its folder, the head inputs of the scanned segments of the utterance
+    the dialogue acts on (the runtime's own path) and PocketSphinx's verdict on it in
+    ``yes_no``; cached. Nothing heard: no segments and the reason "nothing_heard"."""
     from voiceguide.speech.pocketsphinx_engine import PocketSphinxRecognizer
 
     digest = hashlib.sha256()
+    # PocketSphinx's verdicts change with its adapter and the grammars: a cache made
+    # before either changed is not reused.
+    for source in [REPO / "voiceguide/speech/pocketsphinx_engine.py",
+                   *sorted((REPO / "grammars/en").glob("*.toml"))]:  # fmt: skip
+        digest.update(source.read_bytes())
     for word, audio in items:
         digest.update(word.encode())
-        digest.update(audio.tobytes())
+        digest.update(b"-" if audio is None else audio.tobytes())
     path = CACHE / f"eval-{name}-{EVAL_VERSION}-{seed}-{digest.hexdigest()[:12]}.npz"
     if path.exists():
         z = np.load(path, allow_pickle=False)
@@ -546,20 +592,27 @@ def eval_features(
         feats = [z[f"f{i}"] for i in range(len(items))]
         log(f"{name}: {len(items)} clips from the cache")
         return [(w, f, p) for (w, _), f, p in zip(items, feats, ps, strict=True)]
-    recognizer = PocketSphinxRecognizer(load_grammars("en"))
+    content = load_content("en")
+    recognizer = PocketSphinxRecognizer(content.grammars)  # as `bench asr` makes it
     out = []
     started = time.perf_counter()
     step = max(1, len(items) // 10)
+    empty = np.zeros((0, features(np.zeros((SEGMENT_EMBEDDINGS, EMBEDDING_DIM))).shape[1]))
     for i, (word, audio) in enumerate(items, 1):
-        f = segment_features(embedding, audio)
-        r = recognizer.recognize(audio, "yes_no")
-        verdict = {
-            "text": r.text,
-            "intent": r.intent.value if r.intent else None,
-            "accepted": r.accepted,
-            "reason": r.reason,
-            "alternatives": list(r.alternatives),
-        }
+        if audio is None:
+            f = empty.astype(np.float32)
+            verdict: dict[str, object] = {
+                "text": "", "intent": None, "accepted": False, "reason": "nothing_heard"
+            }  # fmt: skip
+        else:
+            f = segment_features(embedding, audio)
+            r = recognizer.recognize(audio, "yes_no")
+            verdict = {
+                "text": r.text,
+                "intent": r.intent.value if r.intent else None,
+                "accepted": r.accepted,
+                "reason": r.reason,
+            }
         out.append((word, f, verdict))
         if i % step == 0 or i == len(items):
             log(f"{name}: {i}/{len(items)} clips ({time.perf_counter() - started:.0f} s)")
@@ -598,7 +651,7 @@ def fit_head(
         alpha=3e-3,
         batch_size=256,
         learning_rate_init=1e-3,
-        max_iter=40,
+        max_iter=MAX_ITER,
         random_state=seed,
         early_stopping=False,
     )
@@ -647,10 +700,11 @@ class Clip:
 def as_clips(head: Head, items: list[tuple[str, np.ndarray, dict[str, object]]]) -> list[Clip]:
     out = []
     for word, feats, v in items:
-        p = head.probabilities(feats.astype(np.float32))
-        ev = ModelEvidence(
-            yes=float(p[:, 0].max()), no=float(p[:, 1].max()), emergency=float(p[:, 2].max())
-        )
+        if len(feats):
+            p = head.probabilities(feats.astype(np.float32)).max(axis=0)
+            ev = ModelEvidence(yes=float(p[0]), no=float(p[1]), emergency=float(p[2]))
+        else:  # nothing was heard: the recognizer is never asked
+            ev = ModelEvidence(yes=0.0, no=0.0, emergency=0.0)
         intent = Intent(v["intent"]) if v["intent"] else None
         base = Recognition(
             text=str(v["text"]),
@@ -664,6 +718,9 @@ def as_clips(head: Head, items: list[tuple[str, np.ndarray, dict[str, object]]])
 
 
 YES_NO_INTENTS = {Intent.YES, Intent.NO, Intent.EMERGENCY, Intent.REPEAT}
+#: PocketSphinx's silence gate (the fused recognizer passes it on as it is), or nothing
+#: cut by the endpointer at all.
+NOT_ASKED = ("silence", "nothing_heard")
 
 
 def figures(clips: list[Clip], decide: Callable[[Clip], Intent | None]) -> dict[str, float]:
@@ -707,7 +764,7 @@ def figures(clips: list[Clip], decide: Callable[[Clip], Intent | None]) -> dict[
 
 def fused_decider(t: Thresholds, no_phrases: dict[str, Intent]) -> Callable[[Clip], Intent | None]:
     def decide(c: Clip) -> Intent | None:
-        if c.base.reason == "silence":
+        if c.base.reason in NOT_ASKED:
             return None
         return combine(c.base, c.ev, t, YES_NO_INTENTS, no_phrases)[0]
 
@@ -718,7 +775,7 @@ def alone_decider(t: Thresholds) -> Callable[[Clip], Intent | None]:
     alone = Thresholds(t.no, t.yes, t.emergency, t.yes_doubt, EngineNo.RIVAL)
 
     def decide(c: Clip) -> Intent | None:
-        if c.base.reason == "silence":  # the same silence gate
+        if c.base.reason in NOT_ASKED:  # the same silence gate
             return None
         return fuse(c.ev, EngineNo.NOTHING, False, alone).intent
 
@@ -729,92 +786,147 @@ def engine_decider(c: Clip) -> Intent | None:
     return c.base.intent if c.base.accepted else None
 
 
+#: The unsafe-"no" limits a rule must meet to be picked: on dev, half the target clean
+#: (0.003) and half the 10 dB target (0.01); on the held-out synthetic near-homophones
+#: ("snow", "nose", "mow" in voices never trained on), half the 0.025 that the rule used
+#: before this one (engine's best decode "no" and the model at 0.7) gives on that set:
+#: the model cannot tell espeak-ng's "snow" or "low" from its "no" well, so there the
+#: rule must be stricter than before, not looser.
+LIMIT_CLEAN, LIMIT_NOISY, LIMIT_HELD_OUT = 0.0015, 0.005, 0.0125
+#: Rules whose acceptance is within two of dev's 175 real "no"s of the best count as
+#: equal (a difference that small is noise); among them the safest is picked.
+NEAR_BEST = 2 / 175
+#: Model thresholds tried for "no" in each tier.
+NO_GRID = (0.3, 0.4, 0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.998, 0.999)
+
+
 def pick_thresholds(
     dev: dict[str, list[Clip]], held: dict[str, list[Clip]], no_phrases: dict[str, Intent]
 ) -> tuple[Thresholds, list[str]]:
-    """The trade-off table, and the thresholds picked from it on dev."""
-    table = [
-        "| no_needs | t_no | accept_no clean | accept_no 10 dB | unsafe_no clean | "
-        "unsafe_no 10 dB | unsafe on held-out synthetic negatives |",
-        "|---|---|---|---|---|---|---|",
+    """The trade-off tables, and the thresholds picked from them on dev.
+
+    A "no" rule is tiered: the engine at least at ``no_needs`` (never a rival answer)
+    with the model at ``t_no``; where the engine's best decode is "no", the model at
+    ``t_top``; where it accepted "no", at ``t_acc`` (``t_acc <= t_top <= t_no``). Every
+    such rule is scored; among those within the limits above, the one that accepts the
+    most real "no"s (clean, plus half the 10 dB share) is picked.
+    """
+    header = [
+        "| no_needs | t_no | t_top | t_acc | accept_no clean | accept_no 10 dB | "
+        "unsafe_no clean | unsafe_no 10 dB | unsafe, held-out synthetic |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    base = Thresholds(no=0.5, yes=0.5, emergency=0.9, yes_doubt=0.3, no_needs=EngineNo.RIVAL)
-    best: tuple[float, Thresholds] | None = None
-    grid = [0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.998, 0.999]
-    for needs in list(EngineNo)[1:]:
-        for t_no in grid:
-            t = Thresholds(t_no, 0.99, 0.999, base.yes_doubt, needs)
-            fc = figures(dev["clean"], fused_decider(t, no_phrases))
-            fn = figures(dev["snr10"], fused_decider(t, no_phrases))
-            neg = figures(held["negatives"], fused_decider(t, no_phrases))
-            table.append(
-                f"| {needs.name} | {t_no} | {fc['accept_no']:.3f} | {fn['accept_no']:.3f} | "
-                f"{fc['unsafe_no']:.4f} ({fc['unsafe_no_count']}) | "
-                f"{fn['unsafe_no']:.4f} ({fn['unsafe_no_count']}) | "
-                f"{neg['unsafe_no']:.3f} |"
-            )
-            # Safety first: the engine must not prefer another word (its garbage word
-            # "snow" beside a model sure of "no" was a synthetic "snow" in an unseen
-            # voice); at most half the allowed unsafe rate on dev; no near-homophone in
-            # unseen synthetic voices taken as "no".
-            safe = fc["unsafe_no"] <= 0.0015 and fn["unsafe_no"] <= 0.005
-            if needs >= EngineNo.NOTHING and safe and neg["unsafe_no"] == 0:
-                value = fc["accept_no"] + fn["accept_no"]
-                if best is None or value > best[0] + 1e-9:
-                    best = (value, t)
-    if best is None:
-        raise SystemExit("no threshold meets the safety limits on dev")
-    chosen = best[1]
+    sets = (dev["clean"], dev["snr10"], held["negatives"])
+    scored = []
+    for needs in (EngineNo.OTHER_WORD, EngineNo.NOTHING, EngineNo.TOP, EngineNo.ACCEPTED):
+        for t_no in NO_GRID:
+            for t_top in (t for t in NO_GRID if t <= t_no):
+                for t_acc in (t for t in NO_GRID if t <= t_top):
+                    if needs >= EngineNo.TOP and t_top != t_no:
+                        continue  # the base tier is then the TOP tier itself
+                    t = Thresholds(t_no, 0.99, 0.999, 0.3, needs, t_acc, t_top)
+                    f = [figures(c, fused_decider(t, no_phrases)) for c in sets]
+                    scored.append((t, f))
 
-    # Where PocketSphinx accepted "no" itself, the model need only not contradict it: the
-    # lowest threshold that adds no unsafe "no" anywhere (dev clean, 10 dB, held-out).
-    def unsafe(t: Thresholds) -> tuple[int, int, float]:
+    def line(t: Thresholds, f: list[dict[str, float]]) -> str:
         return (
-            int(figures(dev["clean"], fused_decider(t, no_phrases))["unsafe_no_count"]),
-            int(figures(dev["snr10"], fused_decider(t, no_phrases))["unsafe_no_count"]),
-            figures(held["negatives"], fused_decider(t, no_phrases))["unsafe_no"],
+            f"| {t.no_needs.name} | {t.no} | {t.no_if_top} | {t.no_if_accepted} | "
+            f"{f[0]['accept_no']:.3f} | {f[1]['accept_no']:.3f} | "
+            f"{f[0]['unsafe_no']:.4f} ({f[0]['unsafe_no_count']}) | "
+            f"{f[1]['unsafe_no']:.4f} ({f[1]['unsafe_no_count']}) | {f[2]['unsafe_no']:.3f} |"
         )
 
-    reference = unsafe(chosen)
-    t_acc = chosen.no
-    for cand in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6):
-        t = Thresholds(chosen.no, 0.99, 0.999, chosen.yes_doubt, chosen.no_needs, cand)
-        if cand < t_acc and unsafe(t) == reference:
-            t_acc = cand
-            break
-    chosen = Thresholds(chosen.no, chosen.yes, chosen.emergency, chosen.yes_doubt,
-                        chosen.no_needs, t_acc)  # fmt: skip
-    for cand in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6):
-        t = Thresholds(chosen.no, 0.99, 0.999, chosen.yes_doubt, chosen.no_needs, cand)
-        fc = figures(dev["clean"], fused_decider(t, no_phrases))
-        fn = figures(dev["snr10"], fused_decider(t, no_phrases))
-        table.append(
-            f"| TOP, or ACCEPTED with t_no {cand} | {chosen.no} | {fc['accept_no']:.3f} | "
-            f"{fn['accept_no']:.3f} | {fc['unsafe_no']:.4f} ({fc['unsafe_no_count']}) | "
-            f"{fn['unsafe_no']:.4f} ({fn['unsafe_no_count']}) | {unsafe(t)[2]:.3f} |"
-        )
-    # "yes": the loosest threshold that keeps unknown words rejected: >= 0.97 (the target)
-    # or, where the engine alone already rejects less, within half a point of it.
-    engine_rejects = figures(dev["clean"], engine_decider)["reject_unknown"]
+    def value(f: list[dict[str, float]]) -> float:
+        return f[0]["accept_no"] + 0.5 * f[1]["accept_no"]
+
+    # The one-tier curve (every tier at t_no), as before; then, per held-out level, the
+    # best tiered rule within the dev limits.
+    curve = [line(t, f) for t, f in scored if t.no == t.no_if_top == t.no_if_accepted]
+    within_dev = [
+        (t, f)
+        for t, f in scored
+        if f[0]["unsafe_no"] <= LIMIT_CLEAN and f[1]["unsafe_no"] <= LIMIT_NOISY
+    ]
+    frontier = []
+    for level in sorted({f[2]["unsafe_no"] for _, f in within_dev}):
+        under = [(t, f) for t, f in within_dev if f[2]["unsafe_no"] <= level]
+        t, f = max(under, key=lambda tf: (value(tf[1]), tf[0].no, tf[0].no_if_accepted))
+        if line(t, f) not in frontier:
+            frontier.append(line(t, f))
+    allowed = [(t, f) for t, f in within_dev if f[2]["unsafe_no"] <= LIMIT_HELD_OUT]
+    if not allowed:
+        raise SystemExit("no rule meets the safety limits on dev")
+
+    # Among the rules that accept (nearly) the most, the safest: the fewest unsafe "no"s
+    # over dev (clean and 10 dB) and the held-out set; then the most real "no"s; then the
+    # most synthetic "no"s in held-out voices (equal on everything real, a rule should
+    # let a synthetic voice through too: the demo's, the room tests'); then the highest
+    # thresholds.
+    def synthetic_no(t: Thresholds) -> float:
+        return figures(held["answers"], fused_decider(t, no_phrases))["accept_no"]
+
+    best = max(value(f) for _, f in allowed)
+    chosen, _ = max(
+        ((t, f) for t, f in allowed if value(f) >= best - NEAR_BEST),
+        key=lambda tf: (
+            -sum(x["unsafe_no_count"] for x in tf[1]),
+            round(value(tf[1]), 6),
+            synthetic_no(tf[0]),
+            tf[0].no,
+            tf[0].no_if_top,
+            tf[0].no_if_accepted,
+        ),
+    )
+    picked = next(f for t, f in allowed if t == chosen)
+    table = [
+        "One tier (the model at t_no whatever the engine heard, if at least no_needs):",
+        "",
+        *header,
+        *curve,
+        "",
+        "Tiered, the best rule within the dev limits (unsafe_no <= "
+        f"{LIMIT_CLEAN} clean, <= {LIMIT_NOISY} at 10 dB) for each level of unsafe on the "
+        "held-out synthetic near-homophones:",
+        "",
+        *header,
+        *frontier,
+        "",
+        f"Picked: within those dev limits and at most {LIMIT_HELD_OUT} on the held-out "
+        "set, of the rules that accept nearly the most (within two of dev's 175 real "
+        '"no"s: clean + half the 10 dB share), the one with the fewest unsafe "no"s over '
+        "all three sets:",
+        "",
+        *header,
+        line(chosen, picked),
+    ]
+    # "yes": the loosest threshold that keeps unknown words rejected (>= 0.97, the target,
+    # or within half a point of the engine alone where it already rejects less) and
+    # rejects silence and noise no less often than the engine alone.
+    engine_clean = figures(dev["clean"], engine_decider)
+    engine_noisy = figures(dev["snr10"], engine_decider)
     t_yes = 0.99
     for cand in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99):
-        t = Thresholds(chosen.no, cand, 0.999, chosen.yes_doubt, chosen.no_needs)
-        rejected = figures(dev["clean"], fused_decider(t, no_phrases))["reject_unknown"]
-        if rejected >= min(0.97, engine_rejects - 0.005):
+        t = replace(chosen, yes=cand)
+        fc = figures(dev["clean"], fused_decider(t, no_phrases))
+        fn = figures(dev["snr10"], fused_decider(t, no_phrases))
+        if (
+            fc["reject_unknown"] >= min(0.97, engine_clean["reject_unknown"] - 0.005)
+            and fc["reject_silence"] >= engine_clean["reject_silence"]
+            and fn["reject_silence"] >= engine_noisy["reject_silence"]
+        ):
             t_yes = cand
             break
     # "emergency": the loosest threshold with at most 1% false emergencies on real words.
     t_em = 0.999
     for cand in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99):
-        t = Thresholds(chosen.no, t_yes, cand, chosen.yes_doubt, chosen.no_needs)
+        t = replace(chosen, yes=t_yes, emergency=cand)
         if all(
             figures(dev[k], fused_decider(t, no_phrases))["false_emergency"] <= 0.01
             for k in ("clean", "snr10")
         ):
             t_em = cand
             break
-    final = Thresholds(chosen.no, t_yes, t_em, chosen.yes_doubt, chosen.no_needs, t_acc)
-    return final, table
+    return replace(chosen, yes=t_yes, emergency=t_em), table
 
 
 def training_sets(
@@ -830,10 +942,10 @@ def training_sets(
     )
     real = list(pool_examples(pool / "train", bank, {"yes": 3, "no": 3, "other": 2}))
     synth = [
-        *synth_examples("other", HARD_NEGATIVES, 14, 1, rng, bank, variants),
+        *synth_examples("other", HARD_NEGATIVES, SYNTH_PER_NEGATIVE, 1, rng, bank, variants),
         *synth_examples("emergency", EMERGENCY, 45, 2, rng, bank, variants),
-        *synth_examples("yes", SYNTH_YES, 60, 1, rng, bank, variants),
-        *synth_examples("no", SYNTH_NO, 60, 1, rng, bank, variants),
+        *synth_examples("yes", SYNTH_YES, SYNTH_PER_ANSWER, 1, rng, bank, variants),
+        *synth_examples("no", SYNTH_NO, SYNTH_PER_ANSWER, 1, rng, bank, variants),
     ]
     quiet = [
         *(
@@ -908,6 +1020,7 @@ def fit_and_write(
             "yes_doubt": t.yes_doubt,
             "no_needs": int(t.no_needs),
             "no_if_accepted": t.no_if_accepted,
+            "no_if_top": t.no_if_top,
         },
         "npz_sha256": hashlib.sha256(blob).hexdigest(),
         "trained": datetime.date.today().isoformat(),
@@ -970,19 +1083,23 @@ Classifies one utterance as yes / no / emergency / other / silence. Trained
   phrases, short other phrases, in training voices only.
 - Generated noise: hiss, pink and brown noise, hum, fans, clicks, knocks, breath-like
   bursts; babble of several synthetic voices ("other").
-- Augmentation: speed 0.85-1.15, simulated rooms, noise at 0-20 dB SNR, placement, level.
+- Augmentation: speed 0.85-1.15, simulated rooms, noise at 0-20 dB SNR, placement of the
+  word anywhere in the segment, level.
 - Training segments per class: {meta["training_segments"]}.
 - Held out of training (for measuring emergency recall on unseen voices): espeak-ng base
   voices {held["bases"]}, variants {held["variants"]}, speeds {held["speeds"]}, pitches
   {held["pitches"]}.
 
-## Figures on dev (whole clips, as `bench asr` feeds them; 10 dB: espeak babble)
+## Figures on dev (endpointed as live, as `bench asr --live-only` decodes; 10 dB: its babble)
 
 | engine | condition | accept_yes | accept_no | unsafe_no | reject_unknown | reject_silence |
 |---|---|---|---|---|---|---|
 {chr(10).join(rows)}
 
-Silence here is `bench asr`'s 40 generated clips plus 400 generated non-speech clips.
+Each clip is said into its own seeded quiet room (babble over the whole stream at 10 dB),
+cut by the runtime's endpointer, and the first utterance decided, exactly as `bench asr`
+does; silence is its 99 generated non-speech clips. These are the figures the thresholds
+were picked on; `bench asr` itself gives the same up to the babble's draw.
 Held-out synthetic emergency phrases heard as emergency:
 {res["fused"]["held_out_emergency_recall"]}.
 
@@ -1027,6 +1144,7 @@ def main() -> int:
     held = {
         "emergency": held_out_examples(EMERGENCY, 12, args.seed + 7),
         "negatives": held_out_examples(HARD_NEGATIVES[:40], 4, args.seed + 8),
+        "answers": held_out_examples(["no"], 48, args.seed + 9),
     }
     held_feats = {k: eval_features(f"held-{k}", v, embedding, args.seed) for k, v in held.items()}
     if args.only_data:

@@ -86,7 +86,7 @@ def test_auto_refuses_a_model_of_another_language(tmp_path: Path) -> None:
         rec.ready(timeout=300)
     finally:
         del os.environ["VOICEGUIDE_MODEL_DIR"]
-    assert rec.name == "pocketsphinx"
+    assert rec.name.startswith("pocketsphinx")  # verified by the answer model, as auto is
     assert told and "knows none of the words for 'yes'" in told[0]
     env = dict(os.environ, VOICEGUIDE_MODEL_DIR=str(models))
     check = cli("check", "--no-loopback", env=env)
@@ -231,12 +231,12 @@ def test_hands_free_yes_gives_the_advice_with_a_corrupt_model_and_no_voice(
             err = run.stop()
     assert "Traceback" not in err, err
     assert "speech output is unavailable" in err
-    assert "listening with pocketsphinx instead" in err
+    assert "listening with pocketsphinx" in err  # (+ answer model: auto verifies it)
     records = [json.loads(x) for x in log.read_text().splitlines()]
     route = next(r for r in records if r["type"] == "route")
     assert route["to"] == "emergency" and route["reason"] == "yes to high_impact", route
     heard = [r for r in records if r["type"] == "heard"]
-    assert heard and heard[-1]["source"] == "pocketsphinx"
+    assert heard and heard[-1]["source"].startswith("pocketsphinx")
     assert records[-1]["type"] == "end" and records[-1]["reason"] == "signal SIGTERM"
 
 

@@ -22,6 +22,7 @@ thresholds = st.builds(
     yes_doubt=st.floats(min_value=0.05, max_value=0.5),
     no_needs=st.sampled_from(list(EngineNo)),
     no_if_accepted=st.floats(min_value=0.05, max_value=1.0),
+    no_if_top=st.floats(min_value=0.05, max_value=1.0),
 )
 evidence = st.builds(ModelEvidence, yes=prob, no=prob, emergency=prob)
 
@@ -32,7 +33,10 @@ YES_NO = {Intent.YES, Intent.NO, Intent.EMERGENCY, Intent.REPEAT}
 @given(evidence, engines, st.booleans(), thresholds)
 def test_no_only_when_both_agree(m: ModelEvidence, e: EngineNo, eyes: bool, t: Thresholds) -> None:
     if fuse(m, e, eyes, t).intent is Intent.NO:
-        needed = min(t.no, t.no_if_accepted) if e is EngineNo.ACCEPTED else t.no
+        needed = {
+            EngineNo.ACCEPTED: min(t.no, t.no_if_top, t.no_if_accepted),
+            EngineNo.TOP: min(t.no, t.no_if_top),
+        }.get(e, t.no)
         assert m.no >= needed, "the model must back the no"
         assert e >= t.no_needs and e is not EngineNo.RIVAL, (
             "the engine must not hear another answer"
@@ -70,7 +74,8 @@ def test_a_rival_word_always_blocks_no(m: ModelEvidence, t: Thresholds, eyes: bo
 @given(prob, prob, prob, thresholds)
 def test_the_engine_alone_never_gives_no(yes: float, no: float, em: float, t: Thresholds) -> None:
     """PocketSphinx accepting "no" is not enough when the model does not back it."""
-    m = ModelEvidence(yes=yes, no=min(no, min(t.no, t.no_if_accepted) * 0.999), emergency=em)
+    least = min(t.no, t.no_if_top, t.no_if_accepted)
+    m = ModelEvidence(yes=yes, no=min(no, least * 0.999), emergency=em)
     base = Recognition("no", Intent.NO, 1.0, True)
     assert engine_no(base, PHRASES) is EngineNo.ACCEPTED
     assert combine(base, m, t, YES_NO, PHRASES)[0] is not Intent.NO
@@ -130,3 +135,20 @@ def test_examples() -> None:
     assert fuse(mixed, EngineNo.ACCEPTED, False, t).reason == "mixed_answer"
     assert fuse(ModelEvidence(0.9, 0.0, 0.0), EngineNo.RIVAL, False, t).intent is Intent.YES
     assert fuse(ModelEvidence(0.9, 0.0, 0.0), EngineNo.TOP, False, t).intent is None
+
+
+def test_tiers_ask_less_of_the_model_as_the_engine_backs_no_more() -> None:
+    t = Thresholds(no=0.95, yes=0.6, emergency=0.8, yes_doubt=0.3, no_needs=EngineNo.OTHER_WORD,
+                   no_if_accepted=0.3, no_if_top=0.6)  # fmt: skip
+    for p, heard in [
+        (0.96, {EngineNo.OTHER_WORD, EngineNo.NOTHING, EngineNo.TOP, EngineNo.ACCEPTED}),
+        (0.7, {EngineNo.TOP, EngineNo.ACCEPTED}),
+        (0.4, {EngineNo.ACCEPTED}),
+        (0.2, set()),
+    ]:
+        m = ModelEvidence(yes=0.01, no=p, emergency=0.0)
+        got = {e for e in EngineNo if fuse(m, e, False, t).intent is Intent.NO}
+        assert got == heard, p
+    # A "yes"-leaning segment makes any "no" doubtful, whatever the engine heard.
+    leaning = ModelEvidence(yes=0.35, no=0.99, emergency=0.0)
+    assert fuse(leaning, EngineNo.ACCEPTED, False, t).intent is not Intent.NO

@@ -285,8 +285,10 @@ def main(args: argparse.Namespace) -> int:
         return 2
     try:
         synth = Synthesizer(content.locale.tts_voice)
-        busy = None if args.idle or args.skip_routine else BusyRecognizer(content, synth)
+        # The speaker first: with none, no decoding thread is left running as the process
+        # exits (onnxruntime, in the fused recognizer, aborts the process if it is).
         speaker = Speaker(resolve(args.output_device, "output"))
+        busy = None if args.idle or args.skip_routine else BusyRecognizer(content, synth)
     except (SynthesisUnavailable, NoAudioDevice, NoRecognizer) as exc:
         print(f"voiceguide bench timing: {exc}", file=sys.stderr)
         return 1

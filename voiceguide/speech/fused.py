@@ -31,6 +31,7 @@ def thresholds_of(model: AnswerModel) -> Thresholds:
         yes_doubt=t["yes_doubt"],
         no_needs=EngineNo(int(t["no_needs"])),
         no_if_accepted=t.get("no_if_accepted", t["no"]),
+        no_if_top=t.get("no_if_top", t["no"]),
     )
 
 

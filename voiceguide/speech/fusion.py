@@ -4,10 +4,13 @@ Pure functions over plain numbers, so the rule can be tested exhaustively. Asymm
 purpose (README, "Safety rules"): a wrong "yes" only sends someone to the emergency
 route, a wrong "no" can send an injured person into exercises. So:
 
-- "no" needs both: the model's "no" probability at or over its threshold (a lower one,
-  ``no_if_accepted``, where the engine accepted "no" itself), no segment leaning to
-  "yes", and the grammar engine at least at ``no_needs`` (not preferring a rival word).
-  A doubtful "no" is unclear, never "no".
+- "no" needs both: the model's "no" probability at or over its threshold, no segment
+  leaning to "yes", and the grammar engine at least at ``no_needs`` (never preferring a
+  rival answer). The more the engine itself supports "no", the less the model must:
+  ``no`` where the engine merely does not oppose it, ``no_if_top`` where its best decode
+  is "no", ``no_if_accepted`` where it accepted "no" itself (each never above the one
+  before, so stronger evidence on either side never undoes a "no"). A doubtful "no" is
+  unclear, never "no".
 - "yes" needs the model's "yes" over its threshold and the engine not hearing "no".
 - "emergency" needs the model or the engine; from any grammar, questions included.
 """
@@ -55,8 +58,25 @@ class Thresholds:
     yes_doubt: float
     no_needs: EngineNo
     #: Where the engine accepted "no" by itself, the model need only reach this (it must
-    #: still not contradict it); never above ``no``.
+    #: still not contradict it); taken as never above ``no`` nor ``no_if_top``.
     no_if_accepted: float = 1.0
+    #: Where the engine's best decode is a "no" phrase (not accepted): taken as never
+    #: above ``no``.
+    no_if_top: float = 1.0
+
+
+def no_needed(engine: EngineNo, t: Thresholds) -> float | None:
+    """The model's "no" probability needed beside ``engine``'s evidence; None: no "no"
+    at all (a rival answer, or less engine support than ``no_needs``). Never rises as
+    the engine's support grows."""
+    if engine is EngineNo.RIVAL or engine < t.no_needs:
+        return None
+    needed = t.no
+    if engine >= EngineNo.TOP:
+        needed = min(needed, t.no_if_top)
+    if engine is EngineNo.ACCEPTED:
+        needed = min(needed, t.no_if_accepted)
+    return needed
 
 
 @dataclass(frozen=True)
@@ -69,13 +89,8 @@ class Verdict:
 def accepts_no(model: ModelEvidence, engine: EngineNo, t: Thresholds) -> bool:
     """The one way to a "no": strong model evidence that nothing contradicts, and the
     grammar engine not preferring a rival word."""
-    needed = min(t.no, t.no_if_accepted) if engine is EngineNo.ACCEPTED else t.no
-    return (
-        model.no >= needed
-        and model.yes < t.yes_doubt
-        and engine >= t.no_needs
-        and engine > EngineNo.RIVAL
-    )
+    needed = no_needed(engine, t)
+    return needed is not None and model.no >= needed and model.yes < t.yes_doubt
 
 
 def fuse(model: ModelEvidence, engine: EngineNo, engine_yes: bool, t: Thresholds) -> Verdict:

@@ -22,10 +22,11 @@ from voiceguide.speech.recognizer import Recognition, Recognizer, Samples
 
 EngineName = Literal["auto", "vosk", "pocketsphinx", "answer-model", "fused"]
 ENGINES: tuple[str, ...] = ("auto", "vosk", "pocketsphinx", "answer-model", "fused")
-#: Whether ``auto`` verifies the grammar engine with the answer model. Not yet: in the
-#: virtual-room session test, espeak-ng's "no" (voice en-us+f2) reached the model at
-#: P(no) 0.41, under the 0.6 picked on dev, so a healthy synthetic user could not pass.
-#: Real voices on dev fare better (BENCHMARKS.md, "Answer model"); ``--engine fused``.
+#: Whether ``auto`` verifies the grammar engine with the answer model (English). Not yet:
+#: on real voices (dev) fused is far better and safer (BENCHMARKS.md, "Answer model"), but
+#: espeak-ng's "no" in the demo's and the device tests' voices is still heard only
+#: part of the time (`voiceguide demo` and the PulseAudio room test failed about 1 run in
+#: 3 with auto fused). ``--engine fused`` uses it.
 AUTO_FUSES = False
 #: Languages the answer model was trained for.
 ANSWER_MODEL_LANGUAGES = frozenset({"en"})
