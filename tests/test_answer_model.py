@@ -314,3 +314,17 @@ def test_fused_hears_a_synthetic_user_in_the_simulated_room(
     heard = [e.intent for _, e in room._heard(r) if isinstance(e, room.Heard)]
     assert heard == [Intent.NO, Intent.YES], room._heard(r)
     assert room._advice_given(r)
+
+
+def test_the_recognizer_is_named_as_it_will_listen_before_it_has_loaded() -> None:
+    """`run` prints "listening with ..." at once, while the model still loads."""
+    from voiceguide.speech.select import AUTO_FUSES, load_in_background, other_engine
+
+    grammars = load_grammars("en")
+    fused = load_in_background("fused", grammars)
+    assert fused.name == "pocketsphinx + answer model"
+    assert fused.ready(120).name == fused.name
+    auto = load_in_background("auto", grammars)
+    assert auto.name == ("pocketsphinx + answer model" if AUTO_FUSES else "pocketsphinx")
+    assert other_engine(fused.name) == "vosk"
+    assert other_engine("vosk + answer model") == other_engine("vosk") == "pocketsphinx"

@@ -82,6 +82,12 @@ def answer_model_status(lang: str) -> tuple[bool, str]:
     return True, "speech embedding (openwakeword 0.5.1's ONNX files) and the trained head load"
 
 
+def fuses(engine: str, language: str) -> bool:
+    """Whether ``engine`` means the grammar engine verified by the answer model."""
+    wanted = engine == "fused" or (engine == "auto" and AUTO_FUSES)
+    return wanted and language in ANSWER_MODEL_LANGUAGES
+
+
 def make_recognizer(
     engine: str,
     grammars: GrammarBook,
@@ -103,8 +109,7 @@ def make_recognizer(
         except AnswerModelUnavailable as exc:
             raise NoRecognizer(f"the answer model cannot be used: {exc}") from None
     base = _grammar_engine(base_engine or choice.engine, grammars, echo_words, count_words)
-    fuses = engine == "fused" or (engine == "auto" and AUTO_FUSES)
-    if not fuses or grammars.language not in ANSWER_MODEL_LANGUAGES:
+    if not fuses(engine, grammars.language):
         return base
     try:
         model = AnswerModel()
@@ -132,7 +137,8 @@ def _grammar_engine(
 
 
 def other_engine(engine: str) -> str:
-    return "pocketsphinx" if engine == "vosk" else "vosk"
+    """The other grammar engine (``engine`` may be a fused name, "vosk + answer model")."""
+    return "pocketsphinx" if engine.split(" ", 1)[0] == "vosk" else "vosk"
 
 
 def answer_words(grammars: GrammarBook) -> tuple[list[str], list[str]]:
@@ -265,4 +271,6 @@ def load_in_background(
             checked_vosk_model(grammars)  # in a child: a corrupt model may abort its loader
         return make_recognizer(engine, grammars, echo_words, count_words)
 
-    return BackgroundRecognizer(choice.engine, load, grammars.language, fallback, notify)
+    # Named as it will be once loaded (FusedRecognizer.name), so `run` says what it uses.
+    name = f"{choice.engine} + answer model" if fuses(engine, grammars.language) else choice.engine
+    return BackgroundRecognizer(name, load, grammars.language, fallback, notify)
