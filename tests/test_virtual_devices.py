@@ -165,16 +165,18 @@ def test_hands_free_session_in_a_virtual_room(short_content: Path, tmp_path: Pat
             for q in questions[: len(REQUIRED_RED_FLAGS)]:
                 assert any(line[7:] == a for a in q.ask), (line, guide.log_tail())
                 asked.append(line)
-                heard = sum(s.startswith("heard: ") for s in guide.seen)
+                heard = len(guide.seen)
                 guide.answer("no", env, tmp_path)
                 line = guide.expect(r"^guide: ")
-                if any(line[7:] == a for a in q.rephrase) and heard == sum(
-                    s.startswith("heard: ") for s in guide.seen
+                since = [s for s in guide.seen[heard:] if s.startswith("heard: ")]
+                if any(line[7:] == a for a in q.rephrase) and all(
+                    s.startswith("heard: [not understood") for s in since
                 ):
-                    # Nothing at all was heard: in about 1 of 10 runs a sound played into
-                    # the virtual microphone never reached it (the guide's microphone
-                    # recorded digital silence throughout). Say it again; anything misheard
-                    # would still fail the check of everything heard below.
+                    # Nothing heard, or only a rejection (both unclear, the safe outcome):
+                    # in about 1 of 10 runs a sound played into the virtual microphone
+                    # never reached it, and about 1 espeak-ng "no" in 20 is rejected. The
+                    # dialogue asks again, so say it again; anything misheard as another
+                    # answer still fails the check of everything heard below.
                     guide.answer("no", env, tmp_path)
                     line = guide.expect(r"^guide: ")
             assert re.match(r"^guide: Good\.", line), (line, guide.log_tail())
