@@ -247,7 +247,6 @@ def test_launch_to_first_movement_is_within_45_seconds_for_every_wording() -> No
 
 @cache
 def sphinx():  # type: ignore[no-untyped-def]
-    pytest.importorskip("pocketsphinx")
     from voiceguide.speech.pocketsphinx_engine import PocketSphinxRecognizer
 
     return PocketSphinxRecognizer(content().grammars)

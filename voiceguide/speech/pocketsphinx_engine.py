@@ -189,8 +189,8 @@ class PocketSphinxRecognizer:
                 echo = {w for w in echo_words if w in vocabulary and w not in own}
                 garbage = garbage | echo
             self._garbage_of[name] = set(garbage)
-            around = {w for w in count_words if w in vocabulary}
-            around = around if grammars.grammars[name].around_counts else set()
+            counts = grammars.grammars[name].around_counts
+            around = {w for w in count_words if w in vocabulary} if counts else set()
             self._around_of[name] = set(around)
             jsgf = build_jsgf(name, usable, garbage, around)
             self._decoder.add_jsgf_string(name, jsgf)
