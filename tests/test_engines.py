@@ -50,6 +50,22 @@ def as_live(audio: np.ndarray, grammar: str = "yes_no", seed: int = 0) -> Recogn
 
 
 @needs_espeak
+def test_a_hum_just_before_an_answer_leaves_the_answer_to_decide() -> None:
+    from tests.voicefakes import buzz
+
+    no = speak("no", "en-us+f2")
+    hum = buzz(0.25)
+    pause = np.zeros(int(0.3 * 16_000), dtype=np.int16)
+    # The hum is cut and rejected on its own; the "no" begins within RETRY_WINDOW_S of
+    # that, so the hum's rejection is dropped and the "no" is the answer.
+    r = as_live(np.concatenate([hum, pause, no]))
+    assert r is not None and (r.accepted, r.intent) == (True, Intent.NO), r
+    # A second and a half later is a new turn: the hum's rejection is what counts.
+    late = as_live(np.concatenate([hum, np.zeros(24_000, dtype=np.int16), no]))
+    assert late is not None and not late.accepted, late
+
+
+@needs_espeak
 @pytest.mark.parametrize("voice", ["en-us+f2", "en-us+f4"])
 def test_pocketsphinx_hears_yes_and_no_endpointed_as_live(voice: str) -> None:
     for seed in (0, 1):  # two rooms (different noise either side)

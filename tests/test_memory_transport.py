@@ -18,6 +18,7 @@ import pytest
 from tests.helpers import content
 from tests.speechgen import speak
 from tests.test_barge_in import recognizer  # the runtime's, with echo and count words
+from tests.voicefakes import buzz
 from voiceguide.audio.memory import MemoryTransport, RoomSpec
 from voiceguide.audio.vad import FRAME, RATE
 from voiceguide.config import Settings
@@ -27,6 +28,7 @@ from voiceguide.dialogue.controller import Dialogue, Phase
 from voiceguide.dialogue.events import End, Heard, InputEnded, InputEvent, NoMatch
 from voiceguide.dialogue.intents import Intent
 from voiceguide.runtime.session import Session
+from voiceguide.runtime.utterance import RETRY_WINDOW_S
 from voiceguide.runtime.voice import COUNT_MARGIN_S, VoiceIO
 from voiceguide.speech.synthesis import Synthesizer
 
@@ -259,6 +261,55 @@ def test_a_call_for_help_over_the_guides_speech_cuts_it_off(phrase: str) -> None
     assert t < natural_end - 0.5, "heard only as the guide finished"
     assert question.end < natural_end  # the speaker really stopped it
     assert _advice_given(r)
+
+
+def _sound_first(pause_s: float | None, then: list[str]) -> Callable[[Room, float], None]:
+    """A user who, once the first question has been asked, makes a short sound that is no
+    answer (a hum), says ``then[0]`` ``pause_s`` after it (None: not at once), and answers
+    the rest as ``_answers`` does."""
+    answers = _answers(then[1:] if pause_s is not None else then)
+    played: list[int] = []  # prompts played when the sound was made
+
+    def user(r: Room, now: float) -> None:
+        s = r.transport.speaker
+        if not played:
+            if r.dialogue.phase is Phase.SCREENING and not s.busy and now >= s.ended_at + 0.6:
+                _, end = r.transport.say(buzz(0.25), now)
+                played.append(len(s.played))
+                if pause_s is not None:
+                    start, end = r.transport.say(speak(then[0], USER), end + pause_s)
+                    r.said.append((start, end, then[0]))
+            return
+        if pause_s is not None or len(s.played) > played[0]:  # else: until asked again
+            answers(r, now)
+
+    return user
+
+
+def test_a_sound_just_before_the_answer_does_not_spend_an_attempt() -> None:
+    # "Hmm... no": the hum is cut as its own utterance and rejected. Handed on at once,
+    # it counted as an unclear answer and the guide asked again over the user's "no".
+    r = _room(_sound_first(0.3, ["no", "yes"]))
+    r.run()
+    heard = _heard(r)
+    assert [type(e).__name__ for _, e in heard] == ["Heard", "Heard"], heard
+    assert [e.intent for _, e in heard if isinstance(e, Heard)] == [Intent.NO, Intent.YES]
+    assert r.io.stats.superseded == 1
+    assert _advice_given(r)
+
+
+def test_a_sound_with_nothing_after_it_is_still_reported_as_not_understood() -> None:
+    # The rejection waits RETRY_WINDOW_S for more speech, and is then handed on: held, not
+    # lost (two unclear answers lead to the emergency route).
+    r = _room(_sound_first(None, ["no", "yes"]))
+    r.run()
+    heard = _heard(r)
+    assert heard and isinstance(heard[0][1], NoMatch), heard
+    hum_end = r.transport.speaker.played[2].end + 0.6 + 0.25  # the third prompt: question
+    assert heard[0][0] >= hum_end + RETRY_WINDOW_S
+    assert heard[0][0] < hum_end + RETRY_WINDOW_S + 1.0
+    assert r.io.stats.superseded == 0
+    assert [e.intent for _, e in heard if isinstance(e, Heard)] == [Intent.NO, Intent.YES]
 
 
 def _advice_given(r: Room) -> bool:

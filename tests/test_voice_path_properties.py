@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import hypothesis.strategies as st
 from hypothesis import event as note_event
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 from tests.helpers import Driver, content
 from tests.voicefakes import decode_scripted, runtime_sphinx
+from voiceguide.audio.vad import Segment
 from voiceguide.dialogue.controller import Phase
-from voiceguide.dialogue.events import AnswerGiven, OutputEvent, Route, RouteTo, Tick
+from voiceguide.dialogue.events import AnswerGiven, Heard, OutputEvent, Route, RouteTo, Tick
 from voiceguide.dialogue.intents import Answer, Intent
 from voiceguide.runtime import voice
+from voiceguide.runtime.utterance import RETRY_WINDOW_S, judge, superseded
 from voiceguide.speech.recognizer import Recognition
 
 BOOK = content().grammars
@@ -193,3 +195,23 @@ def test_the_oracle_tells_a_clear_no_from_a_doubted_one() -> None:
     assert not result_is_confident_no(Recognition("no", None, 0.5, False, "ambiguous_no"))
     assert not result_is_confident_no(Recognition("no", Intent.NO, 0.49, True))
     assert result_is_confident_no(Recognition("nope", Intent.NO, 0.9, True))
+
+
+GAP = st.integers(0, 3 * 16_000)  # samples between one cut and the next voice
+
+
+@given(r=st.one_of(ACCEPTED, REJECTED), gap=GAP, followed=st.booleans())
+def test_only_a_rejection_followed_at_once_by_more_speech_is_dropped(
+    r: Recognition, gap: int, followed: bool
+) -> None:
+    """``utterance.superseded``: what the runtime never hands the dialogue. An answer, a
+    call for help or anything accepted always reaches it; a rejection reaches it unless
+    the user's voice began again within RETRY_WINDOW_S of it being cut."""
+    decision = judge(r, "yes_no", False, frozenset())
+    cut = Segment(16_000, 24_000, 27_000, 19_840)
+    after = Segment(27_000 + gap - 3_840, 27_000 + gap + 8_000, 0, 27_000 + gap)
+    dropped = superseded(decision, cut, after if followed else None)
+    within = gap <= RETRY_WINDOW_S * 16_000
+    assert dropped == (not r.accepted and followed and within), (r, gap, followed)
+    if r.accepted:
+        assert isinstance(decision.event, Heard)

@@ -73,6 +73,11 @@ class Endpointer:
     def in_speech(self) -> bool:
         return self._start is not None
 
+    @property
+    def speech_from(self) -> int | None:
+        """Where the voice of the utterance now open began (None: none is open)."""
+        return self._voiced_from if self._start is not None else None
+
     def set_end_silence(self, ms: int) -> None:
         self.end_frames = max(1, round(ms / 1000 / FRAME_S))
 

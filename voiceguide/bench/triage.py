@@ -4,7 +4,8 @@ works.
 Simulated users go through the real ``Dialogue`` controller. Every time it asks, the
 user answers with a fresh real recording drawn from DIR, which is said into a quiet room,
 cut by the runtime's endpointer and decided by the recognizer exactly as live
-(``runtime/utterance.py``). The first utterance decides the turn; anything the
+(``runtime/utterance.py``). The first utterance decides the turn (a rejected one that
+more speech followed at once is dropped, as live: ``utterance.superseded``); anything the
 endpointer cuts after it is heard over the guide's next sentence, so it is judged by the
 turn's strict over-speech grammar, as the runtime would. Saying nothing lets the
 question's timeout pass.
@@ -27,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from voiceguide.audio.files import AudioFormatError, load_audio
+from voiceguide.audio.vad import Segment
 from voiceguide.bench.asr import Int16, silence_items
 from voiceguide.bench.report import emit
 from voiceguide.bench.speechbench import (
@@ -43,7 +45,7 @@ from voiceguide.content.models import Content, words_said
 from voiceguide.dialogue.clock import FakeClock
 from voiceguide.dialogue.controller import Dialogue, Phase
 from voiceguide.dialogue.events import OutputEvent, Route, Speak, Tick
-from voiceguide.runtime.utterance import decide, padded, utterances
+from voiceguide.runtime.utterance import Piece, decide, padded, pieces, superseded
 from voiceguide.speech.recognizer import Recognizer
 
 KINDS = ("healthy", "injured", "unresponsive")
@@ -152,20 +154,23 @@ def screen(
         clip = user.answer(question)
         record.attempts += 1
         if clip is None:
-            pieces = []
+            cut: list[Piece] = []
+        elif whole_clip:
+            cut = [Piece(padded(clip), Segment(0, 0, 0))]
         else:
-            pieces = [padded(clip)] if whole_clip else utterances(content, clip, turn, rng)
+            cut = pieces(content, clip, turn, rng)
         clock.advance(2.0 + (0 if clip is None else len(clip) / 16_000))
         told = False
         spent = 0.0
-        for audio in pieces:
+        for i, piece in enumerate(cut):
             # After the first utterance the dialogue has answered and talks again: what
             # follows is heard over the guide, judged by the strict over-speech grammar.
             speaking = _words_spoken(out) if told else frozenset()
-            decision = decide(recognizer, content, audio, turn, told, speaking)
+            decision = decide(recognizer, content, piece.audio, turn, told, speaking)
             if decision.result is not None:
                 spent += decision.result.decode_seconds
-            if decision.event is None:
+            following = cut[i + 1].segment if i + 1 < len(cut) else None
+            if decision.event is None or superseded(decision, piece.segment, following):
                 continue
             out = dialogue.handle(decision.event, clock.now())
             told = True

@@ -12,7 +12,7 @@ from voiceguide.audio.vad import RATE, Endpointer
 from voiceguide.commands.common import add_audio_options
 from voiceguide.content import load_content
 from voiceguide.content.models import Content
-from voiceguide.runtime.utterance import Decision, decide, utterances
+from voiceguide.runtime.utterance import Decision, decide, pieces, superseded
 from voiceguide.speech.recognizer import Recognition, Recognizer
 
 HELP = """\
@@ -117,11 +117,16 @@ def _files(args: argparse.Namespace, recognizer: Recognizer, content: Content) -
             print(f"{path}: {describe(recognizer.recognize(audio, args.grammar))}", flush=True)
             continue
         rng = np.random.default_rng(args.seed)
-        pieces = utterances(content, audio, args.grammar, rng)
-        if not pieces:
+        cut = pieces(content, audio, args.grammar, rng)
+        if not cut:
             print(f"{path}: -  ->  nothing heard (the endpointer found no speech)", flush=True)
-        for piece in pieces:
-            print(f"{path}: {_decided(decide(recognizer, content, piece, args.grammar))}")
+        for i, piece in enumerate(cut):
+            d = decide(recognizer, content, piece.audio, args.grammar)
+            following = cut[i + 1].segment if i + 1 < len(cut) else None
+            dropped = "  (dropped: more speech followed at once)" * superseded(
+                d, piece.segment, following
+            )
+            print(f"{path}: {_decided(d)}{dropped}")
         sys.stdout.flush()
     return 1 if bad else 0
 

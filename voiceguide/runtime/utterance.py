@@ -37,6 +37,12 @@ WARMUP_S = 1.5
 LEAD_S = WARMUP_S + 0.5
 TRAIL_S = 1.0
 ROOM_RMS = 60.0
+#: A rejected utterance waits this long after it was cut before the dialogue hears of it.
+#: If the user speaks again in that time, the rejection is dropped and the new utterance
+#: decides: a cough, a knock or an "um" before "no" must neither spend an attempt nor make
+#: the guide ask again over the answer. Accepted answers still act at once; a held
+#: rejection only delays a re-ask, and the turn's own timeout still runs.
+RETRY_WINDOW_S = 0.6
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +125,16 @@ def judge(
     return Decision(result, to_event(result), grammar=grammar)
 
 
+def superseded(decision: Decision, cut: Segment, following: Segment | None) -> bool:
+    """The dialogue never hears of ``decision`` (about the utterance ``cut``): it was a
+    rejection, and the user's voice began again (``following``) within RETRY_WINDOW_S."""
+    return (
+        isinstance(decision.event, NoMatch)
+        and following is not None
+        and following.voiced_from <= cut.decided_at + RETRY_WINDOW_S * RATE
+    )
+
+
 def decide(
     recognizer: Recognizer,
     content: Content,
@@ -184,6 +200,29 @@ def endpoint(stream: Int16, end_silence_ms: int, listen_from: int = 0) -> list[S
     return [s for s in segments + endpointer.flush() if s.end > listen_from]
 
 
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """One utterance the endpointer cut: its audio and where it lies in the stream."""
+
+    audio: Int16
+    segment: Segment
+
+
+def pieces(
+    content: Content,
+    clip: Int16,
+    turn: str,
+    rng: np.random.Generator,
+    noise: npt.NDArray[np.float64] | None = None,
+) -> list[Piece]:
+    """``clip`` said into a quiet room during ``turn``: the pieces the runtime's endpointer
+    cuts from the stream once the turn has started (empty: nothing heard)."""
+    stream, _ = place_in_room(clip, rng, noise=noise)
+    end_ms = content.grammars.grammars[turn].end_silence_ms
+    segments = endpoint(stream, end_ms, int(WARMUP_S * RATE))
+    return [Piece(stream[s.start : s.end], s) for s in segments]
+
+
 def utterances(
     content: Content,
     clip: Int16,
@@ -191,11 +230,8 @@ def utterances(
     rng: np.random.Generator,
     noise: npt.NDArray[np.float64] | None = None,
 ) -> list[Int16]:
-    """``clip`` said into a quiet room during ``turn``: the pieces the runtime's endpointer
-    cuts from the stream once the turn has started (empty: nothing heard)."""
-    stream, _ = place_in_room(clip, rng, noise=noise)
-    end_ms = content.grammars.grammars[turn].end_silence_ms
-    return [stream[s.start : s.end] for s in endpoint(stream, end_ms, int(WARMUP_S * RATE))]
+    """The audio of ``pieces``."""
+    return [p.audio for p in pieces(content, clip, turn, rng, noise)]
 
 
 def decode_as_live(
@@ -207,11 +243,14 @@ def decode_as_live(
     noise: npt.NDArray[np.float64] | None = None,
 ) -> list[Decision]:
     """``clip`` said into a quiet room during ``turn`` while the guide is silent: every
-    utterance decided as the runtime would, in order."""
+    utterance decided as the runtime would, in order, without the rejections that more
+    speech superseded (``superseded``)."""
+    cut = pieces(content, clip, turn, rng, noise)
     out = []
-    for audio in utterances(content, clip, turn, rng, noise):
-        decision = decide(recognizer, content, audio, turn)
-        if decision.result is not None:
+    for i, piece in enumerate(cut):
+        decision = decide(recognizer, content, piece.audio, turn)
+        following = cut[i + 1].segment if i + 1 < len(cut) else None
+        if decision.result is not None and not superseded(decision, piece.segment, following):
             out.append(decision)
     return out
 

@@ -23,25 +23,29 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceguide.audio.devices import Int16
-from voiceguide.audio.vad import RATE, Endpointer, Segment
+from voiceguide.audio.vad import FRAME, RATE, Endpointer, Segment
 from voiceguide.content.models import Content, PromptId, words_said
 from voiceguide.dialogue.clock import Clock, MonotonicClock
 from voiceguide.dialogue.events import (
     Count,
     Heard,
     InputEvent,
+    NoMatch,
     Speak,
     VoiceChange,
 )
 from voiceguide.dialogue.intents import Intent
 from voiceguide.runtime.utterance import (
     OVERLAP_SHARE,
+    RETRY_WINDOW_S,
+    Decision,
     describe,
     is_barge_in,
     is_overlapped,
     judge,
     listening_grammar,
     over_speech_grammar,
+    superseded,
     to_event,
 )
 from voiceguide.speech.recognizer import Recognition, Recognizer
@@ -137,6 +141,8 @@ class VoiceStats:
     stalls: int = 0
     #: Times the sound server moved the recording to another microphone.
     mic_changes: int = 0
+    #: Rejections dropped because the user spoke again at once (``RETRY_WINDOW_S``).
+    superseded: int = 0
 
 
 class VoiceIO:
@@ -167,6 +173,8 @@ class VoiceIO:
         #: The speaker failed; the guide goes on with captions (and says so once).
         self.speaker_failed = False
         self._stall_reported = False
+        #: A rejected utterance not yet handed on, and where it was cut.
+        self._held: tuple[Segment, Decision] | None = None
         self.synth = synth
         self.speaker = speaker
         self.open_mic = open_mic
@@ -391,10 +399,35 @@ class VoiceIO:
             for seg in endpointer.feed(block):
                 self._decide(seg, kept, gated)
                 release_memory()  # after the result is handed on, not before
+            self._release_held(endpointer, offset)
+
+    def _release_held(self, endpointer: Endpointer, heard_to: int) -> None:
+        """Hand the dialogue a held rejection once no new voice began within
+        ``RETRY_WINDOW_S`` of it (``utterance.superseded``); a voice that did begin is
+        left to decide, and its utterance drops the rejection in ``_decide``."""
+        if self._held is None:
+            return
+        cut = self._held[0]
+        limit = cut.decided_at + int(RETRY_WINDOW_S * RATE)
+        began = endpointer.speech_from
+        if began is not None and began <= limit:
+            return
+        # A voice beginning by ``limit`` is known only once the endpointer has seen its
+        # first frames.
+        if heard_to >= limit + endpointer.start_frames * FRAME:
+            self._post_held()
+
+    def _post_held(self) -> None:
+        if self._held is not None:
+            _, decision = self._held
+            self._held = None
+            if decision.event is not None:
+                self._events.put(decision.event)
 
     def _reopen(self, lost_at: float | None) -> float:
         now = self.clock.now()
         if lost_at is None:
+            self._post_held()
             if self._mic is not None:
                 with contextlib.suppress(Exception):
                     self._mic.close()
@@ -417,6 +450,13 @@ class VoiceIO:
         # Over the guide's speech if much of what was said was: counted from where the
         # voice began, since the pre-roll before it often reaches back into the echo gate
         # and turned quick answers into "echo" (issue 11, bench latency's failed turns).
+        if self._held is not None:
+            held_cut, held = self._held
+            self._held = None
+            if superseded(held, held_cut, seg):
+                self.stats.superseded += 1
+            elif held.event is not None:
+                self._events.put(held.event)
         said = [g for at, g in gated if seg.voiced_from <= at < seg.end]
         overlapped = is_overlapped(said)
         speaking = frozenset(self._speaking_words) if overlapped else frozenset()
@@ -443,6 +483,9 @@ class VoiceIO:
             self.stats.barge_ins += 1
         self.stats.turns.append(TurnTiming(endpoint - tail_s, endpoint, decoded))
         self._caption("heard", describe(result))
+        if isinstance(decision.event, NoMatch):
+            self._held = (seg, decision)  # until more speech, or RETRY_WINDOW_S of none
+            return
         self._events.put(decision.event)
 
     def _recognize_after_failure(

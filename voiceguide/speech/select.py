@@ -2,7 +2,7 @@
 
 ``auto`` picks a grammar engine (Vosk when a Vosk model for the language is installed,
 otherwise PocketSphinx for English, whose model ships in the wheel); ``fused`` (and
-``auto`` once ``AUTO_FUSES`` is on) verifies it with the answer model for English. If
+``auto``, while ``AUTO_FUSES`` is on) verifies it with the answer model for English. If
 the answer model cannot be loaded, the grammar engine runs alone with its own
 rejection: never anything that accepts more. ``answer-model`` is the model alone (for
 benchmarks).
@@ -22,12 +22,12 @@ from voiceguide.speech.recognizer import Recognition, Recognizer, Samples
 
 EngineName = Literal["auto", "vosk", "pocketsphinx", "answer-model", "fused"]
 ENGINES: tuple[str, ...] = ("auto", "vosk", "pocketsphinx", "answer-model", "fused")
-#: Whether ``auto`` verifies the grammar engine with the answer model (English). Not yet:
-#: on real voices (dev) fused is far better and safer (BENCHMARKS.md, "Answer model"), but
-#: espeak-ng's "no" in the demo's and the device tests' voices is still heard only
-#: part of the time (`voiceguide demo` and the PulseAudio room test failed about 1 run in
-#: 3 with auto fused). ``--engine fused`` uses it.
-AUTO_FUSES = False
+#: Whether ``auto`` verifies the grammar engine with the answer model (English). On real
+#: voices it is far better and safer than PocketSphinx alone (BENCHMARKS.md, "Answer
+#: model": healthy users through the screening, unsafe "no"s). It hears espeak-ng's
+#: synthetic "no" much less often than real ones, which is why the device tests that need
+#: a synthetic "no" to get through name ``--engine pocketsphinx``.
+AUTO_FUSES = True
 #: Languages the answer model was trained for.
 ANSWER_MODEL_LANGUAGES = frozenset({"en"})
 
