@@ -45,7 +45,9 @@ def test_demo_routes_are_safe_whatever_is_heard(demo: tuple[Path, dict[str, Any]
     assert summary["emergency"]["routes"][0] == "emergency"
     assert summary["emergency"]["emergency_number_first_spoken_s"] is not None
     coaching = summary["coaching"]
-    screening = [h for h in coaching["heard"] if h["said"] == "no"][:6]
+    # The screening's attempts: every "no" said before the user's first other line.
+    after = min((h["at"] for h in coaching["heard"] if h["said"] != "no"), default=1e9)
+    screening = [h for h in coaching["heard"] if h["said"] == "no" and h["at"] < after]
     assert not [h for h in coaching["heard"] if h["outcome"] == "misheard" and h["said"] == "no"]
     if coaching["routes"][0] == "coaching":
         # Coaching only after six understood "no"s.
@@ -55,6 +57,27 @@ def test_demo_routes_are_safe_whatever_is_heard(demo: tuple[Path, dict[str, Any]
         assert coaching["routes"][0] == "emergency"
         assert any(h["outcome"] != "understood" for h in screening), screening
     assert "guide: " in stdout and "user: " in stdout and "heard: " in stdout
+
+
+def test_demo_coaching_shows_the_exercises_a_pause_and_a_resume(
+    demo: tuple[Path, dict[str, Any], str],
+) -> None:
+    # The default cast is chosen so that the coaching route is shown, not only the
+    # emergency one (prompts/en/demo.toml). While it was not, a paused session that spun
+    # without ever sleeping (a stale wake-up time) went unseen: the demo hung there.
+    out, summary, _ = demo
+    coaching = summary["coaching"]
+    assert coaching["routes"][0] == "coaching", coaching["heard"]
+    assert coaching["counts"] > 0 and coaching["first_movement_s"] is not None
+    log = out / "coaching" / "session.jsonl"
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    commands = [(e["name"], e["t"]) for e in events if e["type"] == "command"]
+    paused = next((t for name, t in commands if name == "pause"), None)
+    assert paused is not None, commands
+    resumed = next((t for name, t in commands if name == "resume" and t > paused), None)
+    assert resumed is not None, commands
+    counts = [e["t"] for e in events if e["type"] == "count"]
+    assert any(t > resumed for t in counts), "counting never went on after the pause"
 
 
 def test_demo_speaks_in_several_voices_and_counts_rejections(
@@ -146,8 +169,13 @@ def test_demo_summary_reports_what_is_heard_when(demo: tuple[Path, dict[str, Any
     assert spoken_at is not None and 0 < spoken_at <= 5.0
     coaching = summary["coaching"]
     if coaching["routes"][0] == "coaching":
-        # Launch to the first movement, with the simulated user's own time taken out.
+        # Launch to the first movement, with the simulated user's own time taken out; the
+        # guide's own time asking again after a refused answer stays in, so the 45 s
+        # target (issue 9) holds when every answer was understood at once.
         instant = coaching["first_movement_instant_answers_s"]
-        assert instant is not None and 20 < instant <= 45.0
+        assert instant is not None and instant > 20
         assert coaching["first_movement_s"] > instant
+        before = [h for h in coaching["heard"] if h["at"] < coaching["first_movement_s"]]
+        if all(h["outcome"] == "understood" for h in before):
+            assert instant <= 45.0
         assert "first exercise movement" in stdout

@@ -88,6 +88,10 @@ class Session:
                 event = Tick()
             else:
                 self._log_input(event, now)
+            # Every answer from the dialogue carries its next wake-up, if it has one: none
+            # (paused, waiting for "resume") means wait for input. A wake-up kept from
+            # before would be in the past, and the loop would spin without sleeping.
+            self.wake = None
             self._apply(self.dialogue.handle(event, now))
         self.outputs.finish()
         return self.end
