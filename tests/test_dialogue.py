@@ -350,6 +350,22 @@ def test_false_alarm_goes_back_through_the_whole_screening(words: str) -> None:
     assert Route(RouteTo.COACHING, "cleared") in out
 
 
+def test_false_alarm_after_unclear_answers_starts_the_count_of_unclear_answers_anew() -> None:
+    """Two unclear answers took the emergency route; after "false alarm" the first
+    question gets its one rephrased re-ask again, not the route at the first doubt."""
+    d = Driver()
+    d.send(NoMatch("no_speech"))
+    d.send(Silence())
+    assert d.dialogue.phase is Phase.EMERGENCY
+    out = d.send(Heard("false alarm"))
+    assert out[0] == CommandApplied(Intent.FALSE_ALARM)
+    out = d.send(NoMatch("no_speech"))
+    assert d.dialogue.phase is Phase.SCREENING
+    assert spoken(out) == ["question:high_impact:rephrase"]
+    d.send(NoMatch("no_speech"))
+    assert d.dialogue.phase is Phase.EMERGENCY
+
+
 def test_false_alarm_means_nothing_outside_the_emergency_route() -> None:
     d = Driver()
     out = d.send(Heard("false alarm"))
