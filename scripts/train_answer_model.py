@@ -52,12 +52,14 @@ from voiceguide.audio.files import load_audio  # noqa: E402
 from voiceguide.audio.vad import FRAME  # noqa: E402
 from voiceguide.content import load_content  # noqa: E402
 from voiceguide.content.models import Content  # noqa: E402
+from voiceguide.dialogue.events import NoMatch  # noqa: E402
 from voiceguide.dialogue.intents import Intent  # noqa: E402
 from voiceguide.runtime.utterance import (  # noqa: E402
     LEAD_S,
-    RETRY_WINDOW_S,
     TRAIL_S,
+    Decision,
     pieces,
+    superseded,
 )
 from voiceguide.speech.answer_model import (  # noqa: E402
     CLASSES,
@@ -519,6 +521,8 @@ def embed_set(
 #: speech began within ``RETRY_WINDOW_S`` of it (then a rejection of it is dropped, as
 #: live: ``runtime/utterance.superseded``).
 Cut = list[tuple[np.ndarray, bool]]
+#: Any rejection, to ask ``superseded`` whether one would be dropped.
+REJECTED = Decision(None, NoMatch("rejected"))
 
 
 def dev_audio(pool: Path, snr: float | None, seed: int) -> list[tuple[str, Cut]]:
@@ -558,9 +562,8 @@ def live_cut(
     out = []
     for i, piece in enumerate(cut):
         nxt = cut[i + 1].segment if i + 1 < len(cut) else None
-        followed = nxt is not None and (
-            nxt.voiced_from <= piece.segment.decided_at + RETRY_WINDOW_S * RATE
-        )
+        # Whether a rejection of this piece would be dropped (the runtime's own rule).
+        followed = superseded(REJECTED, piece.segment, nxt)
         if len(piece.audio) >= FRAME:
             out.append((piece.audio, followed))
     return out

@@ -63,6 +63,9 @@ def test_a_hum_just_before_an_answer_leaves_the_answer_to_decide() -> None:
     # A second and a half later is a new turn: the hum's rejection is what counts.
     late = as_live(np.concatenate([hum, np.zeros(24_000, dtype=np.int16), no]))
     assert late is not None and not late.accepted, late
+    # Nor is a long sound dropped (RETRY_MAX_VOICE_S): it was an attempt, and it stands.
+    drone = as_live(np.concatenate([buzz(0.9), pause, no]))
+    assert drone is not None and not drone.accepted, drone
 
 
 @needs_espeak

@@ -29,7 +29,7 @@ from voiceguide.dialogue.controller import Phase
 from voiceguide.dialogue.events import AnswerGiven, Heard, OutputEvent, Route, RouteTo, Tick
 from voiceguide.dialogue.intents import Answer, Intent
 from voiceguide.runtime import voice
-from voiceguide.runtime.utterance import RETRY_WINDOW_S, judge, superseded
+from voiceguide.runtime.utterance import RETRY_MAX_VOICE_S, RETRY_WINDOW_S, judge, superseded
 from voiceguide.speech.recognizer import Recognition
 
 BOOK = content().grammars
@@ -198,20 +198,25 @@ def test_the_oracle_tells_a_clear_no_from_a_doubted_one() -> None:
 
 
 GAP = st.integers(0, 3 * 16_000)  # samples between one cut and the next voice
+VOICED = st.integers(3 * 480, 4 * 16_000)  # how long the rejected utterance's voice lasted
 
 
-@given(r=st.one_of(ACCEPTED, REJECTED), gap=GAP, followed=st.booleans())
-def test_only_a_rejection_followed_at_once_by_more_speech_is_dropped(
-    r: Recognition, gap: int, followed: bool
+@given(r=st.one_of(ACCEPTED, REJECTED), gap=GAP, voiced=VOICED, followed=st.booleans())
+def test_only_a_short_rejection_followed_at_once_by_more_speech_is_dropped(
+    r: Recognition, gap: int, voiced: int, followed: bool
 ) -> None:
     """``utterance.superseded``: what the runtime never hands the dialogue. An answer, a
-    call for help or anything accepted always reaches it; a rejection reaches it unless
-    the user's voice began again within RETRY_WINDOW_S of it being cut."""
+    call for help or anything accepted always reaches it; so does a rejection of an
+    utterance longer than RETRY_MAX_VOICE_S; a short one does unless the user's voice
+    began again within RETRY_WINDOW_S of it being cut."""
     decision = judge(r, "yes_no", False, frozenset())
-    cut = Segment(16_000, 24_000, 27_000, 19_840)
-    after = Segment(27_000 + gap - 3_840, 27_000 + gap + 8_000, 0, 27_000 + gap)
+    start = 16_000
+    cut = Segment(start - 3_840, start + voiced, start + voiced + 3_000, start)
+    at = cut.decided_at + gap
+    after = Segment(at - 3_840, at + 8_000, 0, at)
     dropped = superseded(decision, cut, after if followed else None)
+    short = voiced <= RETRY_MAX_VOICE_S * 16_000
     within = gap <= RETRY_WINDOW_S * 16_000
-    assert dropped == (not r.accepted and followed and within), (r, gap, followed)
+    assert dropped == (not r.accepted and short and followed and within), (r, gap, voiced)
     if r.accepted:
         assert isinstance(decision.event, Heard)
