@@ -174,7 +174,8 @@ def test_hands_free_session_in_a_virtual_room(short_content: Path, tmp_path: Pat
                 ):
                     # Nothing heard, or only a rejection (both unclear, the safe outcome):
                     # in about 1 of 10 runs a sound played into the virtual microphone
-                    # never reached it, and about 1 espeak-ng "no" in 20 is rejected. The
+                    # never reached it, and espeak-ng's "no" is refused now and then (the
+                    # answer model that verifies it was tuned on real voices). The
                     # dialogue asks again, so say it again; anything misheard as another
                     # answer still fails the check of everything heard below.
                     guide.answer("no", env, tmp_path)
