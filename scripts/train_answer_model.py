@@ -52,14 +52,13 @@ from voiceguide.audio.files import load_audio  # noqa: E402
 from voiceguide.audio.vad import FRAME  # noqa: E402
 from voiceguide.content import load_content  # noqa: E402
 from voiceguide.content.models import Content  # noqa: E402
-from voiceguide.dialogue.events import NoMatch  # noqa: E402
 from voiceguide.dialogue.intents import Intent  # noqa: E402
 from voiceguide.runtime.utterance import (  # noqa: E402
     LEAD_S,
     TRAIL_S,
-    Decision,
+    gives_way,
     pieces,
-    superseded,
+    with_following,
 )
 from voiceguide.speech.answer_model import (  # noqa: E402
     CLASSES,
@@ -521,8 +520,6 @@ def embed_set(
 #: speech began within ``RETRY_WINDOW_S`` of it (then a rejection of it is dropped, as
 #: live: ``runtime/utterance.superseded``).
 Cut = list[tuple[np.ndarray, bool]]
-#: Any rejection, to ask ``superseded`` whether one would be dropped.
-REJECTED = Decision(None, NoMatch("rejected"))
 
 
 def dev_audio(pool: Path, snr: float | None, seed: int) -> list[tuple[str, Cut]]:
@@ -558,14 +555,10 @@ def live_cut(
     """The pieces the endpointer cuts from ``clip`` said in a quiet room during a
     question, as ``runtime/utterance.decode_as_live`` decides them: a piece too short to
     decode is left out, but still counts as more speech after the one before it."""
-    cut = pieces(content, clip, "yes_no", rng, noise)
     out = []
-    for i, piece in enumerate(cut):
-        nxt = cut[i + 1].segment if i + 1 < len(cut) else None
-        # Whether a rejection of this piece would be dropped (the runtime's own rule).
-        followed = superseded(REJECTED, piece.segment, nxt)
-        if len(piece.audio) >= FRAME:
-            out.append((piece.audio, followed))
+    for piece, following in with_following(pieces(content, clip, "yes_no", rng, noise)):
+        if len(piece.audio) >= FRAME:  # a rejection of it is dropped: the runtime's rule
+            out.append((piece.audio, gives_way(piece.segment, following)))
     return out
 
 

@@ -22,7 +22,7 @@ from functools import cache
 
 import pytest
 
-from tests.helpers import Driver, content
+from tests.helpers import Driver, SilentSink, content
 from voiceguide.config import Settings
 from voiceguide.content.models import PromptId
 from voiceguide.dialogue.controller import Dialogue, Phase
@@ -280,7 +280,7 @@ def test_a_spoken_command_during_a_question_is_applied_not_counted(word: str) ->
     assert RouteTo.EMERGENCY not in [e.to for e in d.out if isinstance(e, Route)]
 
 
-class _TimedSink:
+class _TimedSink(SilentSink):
     """An output sink that, like the hands-free runtime, knows real speech lengths."""
 
     def __init__(self) -> None:
@@ -289,13 +289,6 @@ class _TimedSink:
     def speech_seconds(self, text: str, rate: float = 1.0) -> float:
         self.asked.append(text)
         return 2.0
-
-    def speak(self, event: Speak) -> None: ...
-    def count(self, event: object) -> None: ...
-    def halt(self) -> None: ...
-    def listen(self, grammar: str) -> None: ...
-    def voice(self, event: object) -> None: ...
-    def finish(self) -> None: ...
 
 
 def test_the_session_schedules_from_the_sinks_real_speech_lengths() -> None:

@@ -5,23 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tests.helpers import content
+from tests.helpers import SilentSink, content
 from voiceguide.config import Settings
 from voiceguide.dialogue.clock import FakeClock
 from voiceguide.dialogue.controller import Dialogue, Phase
-from voiceguide.dialogue.events import Count, Heard, InputEnded, InputEvent, Speak, VoiceChange
+from voiceguide.dialogue.events import Heard, InputEnded, InputEvent
 from voiceguide.runtime.session import Session
-
-
-class Silent:
-    """An output sink that plays nothing."""
-
-    def speak(self, event: Speak) -> None: ...
-    def count(self, event: Count) -> None: ...
-    def halt(self) -> None: ...
-    def listen(self, grammar: str) -> None: ...
-    def voice(self, event: VoiceChange) -> None: ...
-    def finish(self) -> None: ...
 
 
 @dataclass
@@ -59,7 +48,7 @@ def test_a_paused_session_waits_for_input_instead_of_spinning() -> None:
     clock = FakeClock()
     dialogue = Dialogue(content(), Settings(seed=1))
     user = User(clock, dialogue)
-    end = Session(dialogue, clock, user, Silent()).run()
+    end = Session(dialogue, clock, user, SilentSink()).run()
     assert end.reason == "input ended"
     # Paused, the dialogue has nothing scheduled: the session must wait for the user
     # ("resume"), not wake at once again and again at a wake-up time already past.

@@ -45,7 +45,14 @@ from voiceguide.content.models import Content, words_said
 from voiceguide.dialogue.clock import FakeClock
 from voiceguide.dialogue.controller import Dialogue, Phase
 from voiceguide.dialogue.events import OutputEvent, Route, Speak, Tick
-from voiceguide.runtime.utterance import Piece, decide, padded, pieces, superseded
+from voiceguide.runtime.utterance import (
+    Piece,
+    decide,
+    padded,
+    pieces,
+    superseded,
+    with_following,
+)
 from voiceguide.speech.recognizer import Recognizer
 
 KINDS = ("healthy", "injured", "unresponsive")
@@ -162,14 +169,13 @@ def screen(
         clock.advance(2.0 + (0 if clip is None else len(clip) / 16_000))
         told = False
         spent = 0.0
-        for i, piece in enumerate(cut):
+        for piece, following in with_following(cut):
             # After the first utterance the dialogue has answered and talks again: what
             # follows is heard over the guide, judged by the strict over-speech grammar.
             speaking = _words_spoken(out) if told else frozenset()
             decision = decide(recognizer, content, piece.audio, turn, told, speaking)
             if decision.result is not None:
                 spent += decision.result.decode_seconds
-            following = cut[i + 1].segment if i + 1 < len(cut) else None
             if decision.event is None or superseded(decision, piece.segment, following):
                 continue
             out = dialogue.handle(decision.event, clock.now())

@@ -12,7 +12,13 @@ from voiceguide.audio.vad import RATE, Endpointer
 from voiceguide.commands.common import add_audio_options
 from voiceguide.content import load_content
 from voiceguide.content.models import Content
-from voiceguide.runtime.utterance import Decision, decide, pieces, superseded
+from voiceguide.runtime.utterance import (
+    Decision,
+    decide,
+    pieces,
+    superseded,
+    with_following,
+)
 from voiceguide.speech.recognizer import Recognition, Recognizer
 
 HELP = """\
@@ -120,9 +126,8 @@ def _files(args: argparse.Namespace, recognizer: Recognizer, content: Content) -
         cut = pieces(content, audio, args.grammar, rng)
         if not cut:
             print(f"{path}: -  ->  nothing heard (the endpointer found no speech)", flush=True)
-        for i, piece in enumerate(cut):
+        for piece, following in with_following(cut):
             d = decide(recognizer, content, piece.audio, args.grammar)
-            following = cut[i + 1].segment if i + 1 < len(cut) else None
             dropped = "  (dropped: more speech followed at once)" * superseded(
                 d, piece.segment, following
             )

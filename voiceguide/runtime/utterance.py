@@ -130,16 +130,25 @@ def judge(
     return Decision(result, to_event(result), grammar=grammar)
 
 
+def retry_limit(cut: Segment) -> int:
+    """The stream offset by which a voice must begin again to drop a rejection of ``cut``."""
+    return cut.decided_at + int(RETRY_WINDOW_S * RATE)
+
+
+def gives_way(cut: Segment, following: Segment | None) -> bool:
+    """``cut`` was short, and the user's voice began again (``following``) within
+    RETRY_WINDOW_S: a rejection of it is dropped."""
+    return (
+        cut.end - cut.voiced_from <= RETRY_MAX_VOICE_S * RATE
+        and following is not None
+        and following.voiced_from <= retry_limit(cut)
+    )
+
+
 def superseded(decision: Decision, cut: Segment, following: Segment | None) -> bool:
     """The dialogue never hears of ``decision`` (about the utterance ``cut``): it was a
-    short rejection, and the user's voice began again (``following``) within
-    RETRY_WINDOW_S."""
-    return (
-        isinstance(decision.event, NoMatch)
-        and cut.end - cut.voiced_from <= RETRY_MAX_VOICE_S * RATE
-        and following is not None
-        and following.voiced_from <= cut.decided_at + RETRY_WINDOW_S * RATE
-    )
+    rejection of an utterance that ``gives_way`` to the next."""
+    return isinstance(decision.event, NoMatch) and gives_way(cut, following)
 
 
 def decide(
@@ -230,6 +239,11 @@ def pieces(
     return [Piece(stream[s.start : s.end], s) for s in segments]
 
 
+def with_following(cut: Sequence[Piece]) -> list[tuple[Piece, Segment | None]]:
+    """Each piece with the segment cut after it (None for the last)."""
+    return [(p, cut[i + 1].segment if i + 1 < len(cut) else None) for i, p in enumerate(cut)]
+
+
 def utterances(
     content: Content,
     clip: Int16,
@@ -252,11 +266,9 @@ def decode_as_live(
     """``clip`` said into a quiet room during ``turn`` while the guide is silent: every
     utterance decided as the runtime would, in order, without the rejections that more
     speech superseded (``superseded``)."""
-    cut = pieces(content, clip, turn, rng, noise)
     out = []
-    for i, piece in enumerate(cut):
+    for piece, following in with_following(pieces(content, clip, turn, rng, noise)):
         decision = decide(recognizer, content, piece.audio, turn)
-        following = cut[i + 1].segment if i + 1 < len(cut) else None
         if decision.result is not None and not superseded(decision, piece.segment, following):
             out.append(decision)
     return out

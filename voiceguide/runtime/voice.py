@@ -37,7 +37,6 @@ from voiceguide.dialogue.events import (
 from voiceguide.dialogue.intents import Intent
 from voiceguide.runtime.utterance import (
     OVERLAP_SHARE,
-    RETRY_WINDOW_S,
     Decision,
     describe,
     is_barge_in,
@@ -45,6 +44,7 @@ from voiceguide.runtime.utterance import (
     judge,
     listening_grammar,
     over_speech_grammar,
+    retry_limit,
     superseded,
     to_event,
 )
@@ -407,8 +407,7 @@ class VoiceIO:
         left to decide, and its utterance drops the rejection in ``_decide``."""
         if self._held is None:
             return
-        cut = self._held[0]
-        limit = cut.decided_at + int(RETRY_WINDOW_S * RATE)
+        limit = retry_limit(self._held[0])
         began = endpointer.speech_from
         if began is not None and began <= limit:
             return
@@ -450,13 +449,10 @@ class VoiceIO:
         # Over the guide's speech if much of what was said was: counted from where the
         # voice began, since the pre-roll before it often reaches back into the echo gate
         # and turned quick answers into "echo" (issue 11, bench latency's failed turns).
-        if self._held is not None:
-            held_cut, held = self._held
+        if self._held is not None and superseded(self._held[1], self._held[0], seg):
             self._held = None
-            if superseded(held, held_cut, seg):
-                self.stats.superseded += 1
-            elif held.event is not None:
-                self._events.put(held.event)
+            self.stats.superseded += 1
+        self._post_held()
         said = [g for at, g in gated if seg.voiced_from <= at < seg.end]
         overlapped = is_overlapped(said)
         speaking = frozenset(self._speaking_words) if overlapped else frozenset()
