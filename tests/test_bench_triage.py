@@ -51,6 +51,17 @@ def test_triage_routes_each_kind_of_user(tmp_path: Path) -> None:
     assert isinstance(outcomes, dict) and sum(outcomes["healthy"].values()) == 3
 
 
+def test_triage_runs_only_the_kinds_asked_for(tmp_path: Path) -> None:
+    for word in ("yes", "no", "house"):
+        write(tmp_path / word, word, ("en-us+f2",))
+    result = bench("triage", "--data", str(tmp_path), "--users", "2", "--kind", "injured")
+    assert result["injured_to_emergency"] == 1.0
+    assert result["healthy_to_coaching"] is None and result["unresponsive_to_emergency"] is None
+    outcomes = result["outcomes"]
+    assert isinstance(outcomes, dict) and set(outcomes) == {"injured"}
+    assert sum(outcomes["injured"].values()) == 2
+
+
 def test_emergency_bench_hears_calls_for_help_and_nothing_else(tmp_path: Path) -> None:
     write(tmp_path / "i_cant_move", "I can't move")
     write(tmp_path / "call_an_ambulance", "call an ambulance")

@@ -205,14 +205,16 @@ def run_bench(
     seed: int,
     progress: bool = True,
     whole_clip: bool = False,
+    kinds: tuple[str, ...] = KINDS,
 ) -> dict[str, object]:
+    """``users`` screenings of each of ``kinds``; a kind left out reports null."""
     pools = Pools.load(data, seed)
     rng = np.random.default_rng(seed)
     nq = len(content.screening.questions)
     results: list[Screening] = []
-    show = Progress("bench triage", users * len(KINDS), progress)
+    show = Progress("bench triage", users * len(kinds), progress)
     for n in range(users):
-        for kind in KINDS:
+        for kind in kinds:
             user = User(kind, pools, rng, nq)
             results.append(screen(content, recognizer, user, rng, seed * 100_003 + n, whole_clip))
             show.step(len(results))
@@ -234,10 +236,11 @@ def run_bench(
         "unresponsive_to_emergency": share("unresponsive", "emergency"),
         "mean_attempts": round(attempts / questions, 3) if questions else None,
         "injured_to_coaching": share("injured", "coaching"),
-        "outcomes": {k: dict(Counter(r.outcome for r in g)) for k, g in by_kind.items()},
+        "outcomes": {k: dict(Counter(r.outcome for r in g)) for k, g in by_kind.items() if g},
         "mean_attempts_by_kind": {
             k: round(sum(r.attempts for r in g) / max(1, sum(r.questions for r in g)), 3)
             for k, g in by_kind.items()
+            if g
         },
         "answers": len(decode),
         "decode_ms_per_answer_median": round(1000 * statistics.median(decode), 1)
@@ -260,7 +263,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "answer understood at once), decode time per answer.\n\n"
             "examples:\n"
             "  voiceguide bench triage --data ../shared/data/speech_commands_pool/dev\n"
-            "  voiceguide bench triage --data DIR --users 20 --seed 3 --json"
+            "  voiceguide bench triage --data DIR --users 20 --seed 3 --json\n"
+            "  voiceguide bench triage --data DIR --users 3000 --kind injured   # a rare failure"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -268,6 +272,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="Speech Commands style folder: yes/, no/ and other words")  # fmt: skip
     p.add_argument("--users", type=int, default=100, metavar="N",
                    help="simulated users of each kind (default 100)")  # fmt: skip
+    p.add_argument("--kind", action="append", choices=KINDS, dest="kinds", metavar="KIND",
+                   help="only this kind of user (healthy, injured, unresponsive; repeat for "
+                        "more; default all three): the others report null")  # fmt: skip
     add_options(p)
     p.set_defaults(func=main)
 
@@ -287,6 +294,7 @@ def main(args: argparse.Namespace) -> int:
             args.seed,
             not args.quiet,
             args.whole_clip,
+            tuple(k for k in KINDS if k in args.kinds) if args.kinds else KINDS,
         ),
     )
     if result is None:
