@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.test_fusion import prob, thresholds
 from tests.test_fusion_mutants import (
     COACHING,
     PHRASES,
@@ -32,7 +33,7 @@ from voiceguide.content.models import GrammarBook
 from voiceguide.dialogue.intents import Intent
 from voiceguide.speech.answer_model import Scores
 from voiceguide.speech.fused import FusedRecognizer, combine, evidence, thresholds_of
-from voiceguide.speech.fusion import NEVER_VETOED, EngineNo, ModelEvidence, Thresholds, vetoed
+from voiceguide.speech.fusion import NEVER_VETOED, ModelEvidence, Thresholds, vetoed
 from voiceguide.speech.recognizer import Recognition
 
 #: T with the veto on.
@@ -116,19 +117,9 @@ def test_answers_are_left_to_the_fusion_rule() -> None:
 
 # ---------------------------------------------------------------- the property
 
-prob = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
 evidences = st.builds(ModelEvidence, yes=prob, no=prob, emergency=prob, silence=prob)
-thresholds = st.builds(
-    Thresholds,
-    no=st.floats(min_value=0.5, max_value=0.999),
-    yes=st.floats(min_value=0.3, max_value=0.999),
-    emergency=st.floats(min_value=0.3, max_value=0.999),
-    yes_doubt=st.floats(min_value=0.05, max_value=0.5),
-    no_needs=st.sampled_from(list(EngineNo)),
-    no_if_accepted=st.floats(min_value=0.05, max_value=1.0),
-    no_if_top=st.floats(min_value=0.05, max_value=1.0),
-    silence=prob,
-)
+#: test_fusion's thresholds, with the veto at any level.
+with_veto = st.tuples(thresholds, prob).map(lambda ts: replace(ts[0], silence=ts[1]))
 results = st.builds(
     Recognition,
     text=st.sampled_from(["", "what", "no", "yes", "help", "go", "pause"]),
@@ -140,7 +131,7 @@ results = st.builds(
 grammars = st.sampled_from([YES_NO, COACHING, {Intent.EMERGENCY, Intent.PAIN, Intent.STOP}])
 
 
-@given(results, evidences, thresholds, grammars)
+@given(results, evidences, with_veto, grammars)
 def test_the_veto_only_ever_turns_a_command_into_unclear(
     base: Recognition, ev: ModelEvidence, t: Thresholds, intents: set[Intent]
 ) -> None:
