@@ -68,13 +68,14 @@ from voiceguide.speech.answer_model import (  # noqa: E402
     HEAD_DIR,
     SEGMENT_SAMPLES,
     Head,
+    Scores,
     features,
     place,
     segment_features,
 )
 from voiceguide.speech.embedding_engine import SpeechEmbedding  # noqa: E402
-from voiceguide.speech.fused import combine  # noqa: E402
-from voiceguide.speech.fusion import EngineNo, ModelEvidence, Thresholds, fuse  # noqa: E402
+from voiceguide.speech.fused import combine, evidence  # noqa: E402
+from voiceguide.speech.fusion import EngineNo, ModelEvidence, Thresholds, fuse, vetoed  # noqa: E402
 from voiceguide.speech.recognizer import Recognition  # noqa: E402
 
 RATE = 16_000
@@ -803,8 +804,7 @@ def as_clips(head: Head, items: list[tuple[str, list[PieceEval]]]) -> list[Clip]
     for word, decoded in items:
         cut = []
         for feats, v, followed in decoded:
-            p = head.probabilities(feats.astype(np.float32)).max(axis=0)
-            ev = ModelEvidence(yes=float(p[0]), no=float(p[1]), emergency=float(p[2]))
+            ev = evidence(Scores(head.probabilities(feats.astype(np.float32))))  # as live
             intent = Intent(v["intent"]) if v["intent"] else None
             base = Recognition(
                 text=str(v["text"]),
@@ -1045,7 +1045,37 @@ def pick_thresholds(
         ):
             t_em = cand
             break
-    return replace(chosen, yes=t_yes, emergency=t_em), table
+    # "silence", the veto of the engine's own commands as noise: the loosest threshold
+    # under which no real word falls, clean or at 10 dB: no piece the engine accepted,
+    # nor any clip's only piece (the word itself, whatever the engine made of it: dev has
+    # no real "repeat" or "louder"). Under 0.5 the model is not sure (shown, not picked);
+    # none: no veto.
+    t = replace(chosen, yes=t_yes, emergency=t_em)
+    noisy = ("_silence_", "_noise_")
+    clips = dev["clean"] + dev["snr10"]
+    speech = [
+        p.ev.silence
+        for c in clips
+        if c.word not in noisy
+        for p in c.pieces
+        if len(c.pieces) == 1 or p.base.accepted
+    ]
+    commands = [
+        (p.ev, p.base.intent)
+        for c in clips
+        if c.word in noisy
+        for p in c.pieces
+        if p.base.accepted and p.base.intent not in (None, Intent.YES, Intent.NO)
+    ]
+    t_sil = float("inf")
+    veto = ["", "Veto (`silence`):", "", "| silence | real words over it | noise commands vetoed |"]
+    veto.append("|---|---|---|")
+    for cand in (0.99, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.3, 0.1, 0.05, 0.03, 0.02):
+        words = sum(s >= cand for s in speech)
+        noise = sum(vetoed(ev, i, replace(t, silence=cand)) for ev, i in commands if i)
+        veto.append(f"| {cand} | {words} of {len(speech)} | {noise} of {len(commands)} |")
+        t_sil = cand if words == 0 and cand >= 0.5 else t_sil
+    return replace(t, silence=t_sil), [*table, *veto]
 
 
 def commands_as_emergency(clips: list[Clip], threshold: float) -> float:
@@ -1177,6 +1207,7 @@ def fit_and_write(
             "no_needs": int(t.no_needs),
             "no_if_accepted": t.no_if_accepted,
             "no_if_top": t.no_if_top,
+            **({"silence": t.silence} if np.isfinite(t.silence) else {}),
         },
         "npz_sha256": hashlib.sha256(blob).hexdigest(),
         "trained": datetime.date.today().isoformat(),
@@ -1230,6 +1261,8 @@ Classifies one utterance as yes / no / emergency / other / silence. Trained
   temperature-calibrated (T = {meta["temperature"]:.2f}). Longer utterances are scanned
   every 160 ms; the decision takes the largest probability per class.
 - Thresholds and the fusion rule (`voiceguide/speech/fusion.py`): {meta["thresholds"]}.
+  `silence`: a command PocketSphinx accepted is vetoed as noise where every segment is
+  silence at least this sure (never a call for help, a pain word or "stop").
 
 ## Data
 - Real speech: Speech Commands, Warden 2018, CC BY 4.0 (the team's

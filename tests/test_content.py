@@ -99,9 +99,9 @@ def _edit(path: Path, old: str, new: str) -> None:
         ),
         (
             "grammars/en/grammars.toml",
-            'acoustic_skip = ["nah"]',
-            'acoustic_skip = ["nahh"]',
-            ["grammars.toml", "acoustic_skip lists nahh"],
+            'acoustic_skip = ["nah", "what"]',
+            'acoustic_skip = ["nah", "whatt"]',
+            ["grammars.toml", "acoustic_skip lists whatt"],
         ),
         (
             "grammars/en/grammars.toml",

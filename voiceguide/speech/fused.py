@@ -12,12 +12,13 @@ rejection, never anything that accepts more.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 from voiceguide.content.models import GrammarBook
 from voiceguide.dialogue.intents import Intent
-from voiceguide.speech.answer_model import AnswerModel, Scores
-from voiceguide.speech.fusion import EngineNo, ModelEvidence, Thresholds, fuse
+from voiceguide.speech.answer_model import CLASSES, AnswerModel, Scores
+from voiceguide.speech.fusion import EngineNo, ModelEvidence, Thresholds, fuse, vetoed
 from voiceguide.speech.recognizer import Decoding, Recognition, Recognizer, Samples
 from voiceguide.speech.rejection import RejectionSettings
 
@@ -32,12 +33,18 @@ def thresholds_of(model: AnswerModel) -> Thresholds:
         no_needs=EngineNo(int(t["no_needs"])),
         no_if_accepted=t.get("no_if_accepted", t["no"]),
         no_if_top=t.get("no_if_top", t["no"]),
+        # absent (a head picked before the veto): no veto, never more accepted
+        silence=t.get("silence", math.inf),
     )
 
 
 def evidence(scores: Scores) -> ModelEvidence:
     return ModelEvidence(
-        yes=scores.best("yes"), no=scores.best("no"), emergency=scores.best("emergency")
+        yes=scores.best("yes"),
+        no=scores.best("no"),
+        emergency=scores.best("emergency"),
+        # the least: noise only where no segment holds speech
+        silence=float(scores.segments[:, CLASSES.index("silence")].min()),
     )
 
 
@@ -104,8 +111,10 @@ def combine(
     (None: unclear), the reason when unclear, and the score."""
     if base.accepted and base.intent not in (Intent.YES, Intent.NO):
         # The engine heard a whole phrase of another intent ("help", "end session",
-        # "repeat"): it stands. The model's emergency class once took "end session" for
-        # a call for help.
+        # "repeat"): it stands (the model's emergency class once took "end session" for
+        # a call for help), unless the model is sure it was noise.
+        if base.intent is not None and vetoed(ev, base.intent, t):
+            return None, "noise", ev.silence
         return base.intent, "", base.score
     if Intent.YES not in intents and Intent.NO not in intents:
         if Intent.EMERGENCY in intents and ev.emergency >= t.emergency:

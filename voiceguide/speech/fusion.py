@@ -13,10 +13,14 @@ route, a wrong "no" can send an injured person into exercises. So:
   unclear, never "no".
 - "yes" needs the model's "yes" over its threshold and the engine not hearing "no".
 - "emergency" needs the model or the engine; from any grammar, questions included.
+- A command the engine accepted by itself ("what" = repeat) stands, unless the model is
+  sure it heard no speech at all (``vetoed``); a call for help, a pain word or "stop" is
+  never vetoed.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -45,6 +49,9 @@ class ModelEvidence:
     yes: float
     no: float
     emergency: float
+    #: The smallest "silence" probability over the segments: high only where no segment
+    #: holds speech (0.0, never a veto, where not measured).
+    silence: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,9 @@ class Thresholds:
     #: Where the engine's best decode is a "no" phrase (not accepted): taken as never
     #: above ``no``.
     no_if_top: float = 1.0
+    #: The model's ``silence`` at or over this vetoes the engine's own command; the
+    #: default is never reached (no veto).
+    silence: float = math.inf
 
 
 def no_needed(engine: EngineNo, t: Thresholds) -> float | None:
@@ -91,6 +101,17 @@ def accepts_no(model: ModelEvidence, engine: EngineNo, t: Thresholds) -> bool:
     grammar engine not preferring a rival word."""
     needed = no_needed(engine, t)
     return needed is not None and model.no >= needed and model.yes < t.yes_doubt
+
+
+#: Never vetoed: a wrong one is the safe error (README, "Safety rules": calls for help
+#: always work; pain words and "stop" halt the count at once).
+NEVER_VETOED = frozenset({Intent.EMERGENCY, Intent.PAIN, Intent.STOP})
+
+
+def vetoed(model: ModelEvidence, intent: Intent, t: Thresholds) -> bool:
+    """Whether the engine's accepted ``intent`` is noise: every segment the model's
+    "silence" at or over ``t.silence``, and ``intent`` not one of ``NEVER_VETOED``."""
+    return intent not in NEVER_VETOED and model.silence >= t.silence
 
 
 def fuse(model: ModelEvidence, engine: EngineNo, engine_yes: bool, t: Thresholds) -> Verdict:
