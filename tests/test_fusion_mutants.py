@@ -177,14 +177,17 @@ def test_engine_no(result: Recognition, want: EngineNo) -> None:
 # ---------------------------------------------------------------- fused.combine
 
 
-def test_an_accepted_command_stands_whatever_the_model_says() -> None:
+def test_an_accepted_command_stands_whatever_the_model_says_but_a_call_for_help() -> None:
     repeat = Recognition("repeat", Intent.REPEAT, 0.77, True)
     help_ = Recognition("help", Intent.EMERGENCY, 0.66, True)
-    loud = m(yes=0.99, no=0.99, emergency=0.99)
+    loud = m(yes=0.99, no=0.99, emergency=T.emergency - UNDER)
     assert combine(repeat, loud, T, YES_NO, PHRASES) == (Intent.REPEAT, "", 0.77)
     assert combine(help_, m(), T, YES_NO, PHRASES) == (Intent.EMERGENCY, "", 0.66)
     pause = Recognition("pause", Intent.PAUSE, 0.55, True)
     assert combine(pause, loud, T, COACHING, {}) == (Intent.PAUSE, "", 0.55)
+    # the model sure of a call for help outranks it (test_emergency_outranks.py)
+    sure = m(yes=0.99, no=0.99, emergency=T.emergency)
+    assert combine(pause, sure, T, COACHING, {}) == (Intent.EMERGENCY, "", T.emergency)
 
 
 def test_combine_scores_what_decided() -> None:

@@ -37,7 +37,8 @@ pytestmark = [
     ),
 ]
 
-USER_VOICE = "en-us+f2"
+#: A voice whose synthetic "no" the fused recognizer hears (test_answer_model.DEMO_VOICE).
+USER_VOICE = "en+f2"
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -18,7 +18,14 @@ from collections.abc import Mapping
 from voiceguide.content.models import GrammarBook
 from voiceguide.dialogue.intents import Intent
 from voiceguide.speech.answer_model import CLASSES, AnswerModel, Scores
-from voiceguide.speech.fusion import EngineNo, ModelEvidence, Thresholds, fuse, vetoed
+from voiceguide.speech.fusion import (
+    EngineNo,
+    ModelEvidence,
+    Thresholds,
+    fuse,
+    outranked,
+    vetoed,
+)
 from voiceguide.speech.recognizer import Decoding, Recognition, Recognizer, Samples
 from voiceguide.speech.rejection import RejectionSettings
 
@@ -111,11 +118,14 @@ def combine(
     (None: unclear), the reason when unclear, and the score."""
     if base.accepted and base.intent not in (Intent.YES, Intent.NO):
         # The engine heard a whole phrase of another intent ("help", "end session",
-        # "repeat"): it stands (the model's emergency class once took "end session" for
-        # a call for help), unless the model is sure it was noise.
-        if base.intent is not None and vetoed(ev, base.intent, t):
+        # "repeat"): it stands, unless the model is sure of a call for help (it knows the
+        # grammars' commands: trained on them as "other") or sure it was noise.
+        heard = base.intent
+        if heard is not None and Intent.EMERGENCY in intents and outranked(ev, heard, t):
+            return Intent.EMERGENCY, "", ev.emergency
+        if heard is not None and vetoed(ev, heard, t):
             return None, "noise", ev.silence
-        return base.intent, "", base.score
+        return heard, "", base.score
     if Intent.YES not in intents and Intent.NO not in intents:
         if Intent.EMERGENCY in intents and ev.emergency >= t.emergency:
             return Intent.EMERGENCY, "", ev.emergency

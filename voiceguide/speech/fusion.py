@@ -15,7 +15,9 @@ route, a wrong "no" can send an injured person into exercises. So:
 - "emergency" needs the model or the engine; from any grammar, questions included.
 - A command the engine accepted by itself ("what" = repeat) stands, unless the model is
   sure it heard no speech at all (``vetoed``); a call for help, a pain word or "stop" is
-  never vetoed.
+  never vetoed. And unless the model is sure of a call for help (``outranked``): while
+  coaching, the engine took held-out voices' "I fell" for "resume" or "wait", and the
+  count went on. The ways off the emergency route are never outranked.
 """
 
 from __future__ import annotations
@@ -112,6 +114,19 @@ def vetoed(model: ModelEvidence, intent: Intent, t: Thresholds) -> bool:
     """Whether the engine's accepted ``intent`` is noise: every segment the model's
     "silence" at or over ``t.silence``, and ``intent`` not one of ``NEVER_VETOED``."""
     return intent not in NEVER_VETOED and model.silence >= t.silence
+
+
+#: Never outranked by the model's emergency: a call for help already, and the ways off the
+#: emergency route ("false alarm", "I've called"), or a person who is fine could not leave
+#: the advice.
+NEVER_OUTRANKED = frozenset({Intent.EMERGENCY, Intent.FALSE_ALARM, Intent.QUIET})
+
+
+def outranked(model: ModelEvidence, intent: Intent, t: Thresholds) -> bool:
+    """Whether the model's call for help outranks the engine's accepted ``intent``: the
+    model at or over ``t.emergency``, and ``intent`` not one of ``NEVER_OUTRANKED``. A
+    wrong one is the safe error (the emergency advice); a missed one lets the count go on."""
+    return intent not in NEVER_OUTRANKED and model.emergency >= t.emergency
 
 
 def fuse(model: ModelEvidence, engine: EngineNo, engine_yes: bool, t: Thresholds) -> Verdict:
