@@ -414,6 +414,13 @@ def speed(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.asarray(soxr.resample(x.astype(np.float64), RATE, int(RATE / factor)))
 
 
+def at_snr(noise: np.ndarray, speech_power: float, snr_db: float) -> np.ndarray:
+    """``noise`` scaled to ``snr_db`` under speech of mean power ``speech_power``."""
+    return np.asarray(
+        noise * np.sqrt(speech_power / (np.mean(noise**2) * 10 ** (snr_db / 10) + 1e-12))
+    )
+
+
 def make_segment(
     clip: npt.NDArray[np.int16],
     rng: np.random.Generator,
@@ -447,8 +454,7 @@ def make_segment(
         noise = src[start : start + SEGMENT_SAMPLES]
         loud = seg[max(0, offset + a) : max(0, offset + a) + min(span, SEGMENT_SAMPLES)]
         ps = np.mean(loud**2) if len(loud) else np.mean(seg**2)
-        snr = rng.uniform(0, 20)
-        seg = seg + noise * np.sqrt(ps / (np.mean(noise**2) * 10 ** (snr / 10) + 1e-12))
+        seg = seg + at_snr(noise, ps, rng.uniform(0, 20))
     peak = np.abs(seg).max() + 1e-9
     seg = seg / peak * 32767 * 10 ** (rng.uniform(-35, -2) / 20)
     return np.clip(np.round(seg), -32768, 32767).astype(np.int16)
@@ -479,8 +485,7 @@ def cut_segment(
         stretch = np.resize(np.roll(src, -int(rng.integers(len(src)))), n)
         a, b = word_extent(x)
         ps = float(np.mean(x[a:b] ** 2)) if b > a else float(np.mean(x**2))
-        gain = np.sqrt(ps / (np.mean(stretch**2) * 10 ** (rng.uniform(0, 20) / 10) + 1e-12))
-        noise = stretch * gain
+        noise = at_snr(stretch, ps, rng.uniform(0, 20))
     cut = pieces(content, spoken, "yes_no", rng, noise)
     if not cut:
         return make_segment(clip, rng, bank, augment=True)
@@ -1038,7 +1043,7 @@ def pick_thresholds(
     t_em = 0.999
     for cand in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99):
         t = replace(chosen, yes=t_yes, emergency=cand)
-        if commands_as_emergency(held["commands"], cand) <= 0.02 and all(
+        if model_hears_emergency(held["commands"], cand) <= 0.02 and all(
             figures(dev[k], fused_decider(t, no_phrases))["false_emergency"]
             <= engine_false[k] + 0.01
             for k in ("clean", "snr10")
@@ -1078,8 +1083,8 @@ def pick_thresholds(
     return replace(t, silence=t_sil), [*table, *veto]
 
 
-def commands_as_emergency(clips: list[Clip], threshold: float) -> float:
-    """The share of ``clips`` (commands) whose model evidence alone says "emergency"."""
+def model_hears_emergency(clips: list[Clip], threshold: float) -> float:
+    """The share of ``clips`` in which the model alone hears a call for help."""
     return sum(any(p.ev.emergency >= threshold for p in c.pieces) for c in clips) / max(
         1, len(clips)
     )
@@ -1138,10 +1143,11 @@ def training_sets(
         ]
     commands = command_phrases()
     log(f"{len(commands)} command phrases of the grammars as 'other'")
-    spoken = [
-        *synth_examples("other", commands, SYNTH_PER_COMMAND, 1, rng, bank, variants),
-        *synth_examples("other", commands, SYNTH_PER_COMMAND, 1, rng, bank, variants, content),
-    ]
+    spoken = list(synth_examples("other", commands, SYNTH_PER_COMMAND, 1, rng, bank, variants))
+    if live_cuts:
+        spoken += synth_examples(
+            "other", commands, SYNTH_PER_COMMAND, 1, rng, bank, variants, content
+        )
     parts.append(embed_set("commands", spoken, seed + 5, embedding))
     x, y, g, s = (np.concatenate([p[i] for p in parts]) for i in range(4))
     return x, y, g, s
@@ -1181,12 +1187,10 @@ def fit_and_write(
         }
         for k, f in results[name].items():
             log(f"{name:13s} {k:26s} " + " ".join(f"{a}={b:.4f}" for a, b in f.items()))
-    coaching = sum(
-        any(p.ev.emergency >= t.emergency for p in c.pieces) for c in held["emergency"]
-    ) / len(held["emergency"])
+    coaching = model_hears_emergency(held["emergency"], t.emergency)
     results["fused"]["held_out_emergency_recall"]["model_in_any_grammar"] = coaching
     results["fused"]["held_out_commands_as_emergency"] = {
-        "model": commands_as_emergency(held["commands"], t.emergency)
+        "model": model_hears_emergency(held["commands"], t.emergency)
     }
     as_emergency = results["fused"]["held_out_commands_as_emergency"]["model"]
     log(f"held-out commands the model takes for a call for help: {as_emergency:.3f}")

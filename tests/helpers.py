@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from voiceguide.config import Settings
 from voiceguide.content import Content, load_content
 from voiceguide.dialogue.controller import Dialogue
 from voiceguide.dialogue.events import InputEvent, OutputEvent, WakeAt
 
+if TYPE_CHECKING:
+    from voiceguide.speech.fused import FusedRecognizer
+
 
 @cache
 def content() -> Content:
     return load_content("en")
+
+
+@cache
+def fused_recognizer() -> FusedRecognizer:
+    """PocketSphinx verified by the answer model, as `auto` runs English. Both are core
+    installs (scripts/setup): a missing one fails here rather than skipping."""
+    from voiceguide.speech.fused import FusedRecognizer
+    from voiceguide.speech.select import make_recognizer
+
+    recognizer = make_recognizer("fused", content().grammars)
+    assert isinstance(recognizer, FusedRecognizer), recognizer.name
+    return recognizer
 
 
 class Driver:

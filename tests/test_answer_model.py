@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers import fused_recognizer
 from tests.speechgen import speak
 from voiceguide.content import load_grammars
 from voiceguide.dialogue.intents import Intent
@@ -103,9 +104,7 @@ def test_long_utterances_are_scanned(model: AnswerModel) -> None:
 
 @pytest.fixture(scope="module")
 def fused() -> FusedRecognizer:
-    recognizer = make_recognizer("fused", load_grammars("en"))
-    assert isinstance(recognizer, FusedRecognizer)
-    return recognizer
+    return fused_recognizer()
 
 
 def test_fused_is_fused_for_english() -> None:

@@ -13,14 +13,13 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.helpers import fused_recognizer
 from tests.speechgen import speak
 from tests.test_fusion import evidence, thresholds
-from voiceguide.content import load_grammars
 from voiceguide.dialogue.intents import Intent
-from voiceguide.speech.fused import FusedRecognizer, combine
+from voiceguide.speech.fused import combine
 from voiceguide.speech.fusion import EngineNo, ModelEvidence, Thresholds, outranked
 from voiceguide.speech.recognizer import Recognition
-from voiceguide.speech.select import make_recognizer
 
 COMMANDS = [i for i in Intent if i not in (Intent.YES, Intent.NO)]
 EVERY_INTENT = set(Intent)
@@ -94,8 +93,7 @@ MISTAKEN = [
 def test_calls_for_help_the_engine_takes_for_commands_are_heard_while_coaching() -> None:
     """Through the real engines: where PocketSphinx alone hears a coaching command and
     the model is sure of a call for help, the fused recognizer hears the call for help."""
-    fused = make_recognizer("fused", load_grammars("en"))
-    assert isinstance(fused, FusedRecognizer)
+    fused = fused_recognizer()
     outranking = 0
     for case in MISTAKEN:
         audio = speak(*case)

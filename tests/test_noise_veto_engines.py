@@ -11,28 +11,12 @@ on dev's 99 generated non-speech clips, the three PocketSphinx took for "what" w
 
 from __future__ import annotations
 
-from functools import cache
-
 import numpy as np
 import pytest
 
+from tests.helpers import fused_recognizer
 from voiceguide.bench import nonspeech
-from voiceguide.content import load_grammars
 from voiceguide.dialogue.intents import Intent
-from voiceguide.speech.fused import FusedRecognizer
-
-
-@cache
-def fused() -> FusedRecognizer:
-    from voiceguide.speech.select import NoRecognizer, make_recognizer
-
-    try:
-        recognizer = make_recognizer("fused", load_grammars("en"))
-    except NoRecognizer as exc:  # pragma: no cover - install
-        pytest.skip(f"PocketSphinx is not available here: {exc}")
-    if not isinstance(recognizer, FusedRecognizer):  # pragma: no cover - install
-        pytest.skip("the answer model is not available here (the engine runs alone)")
-    return recognizer
 
 
 def clatter(seed: int, level_db: float, seconds: float) -> np.ndarray:
@@ -53,7 +37,7 @@ def clatter(seed: int, level_db: float, seconds: float) -> np.ndarray:
 def test_clatter_pocketsphinx_takes_for_a_command_is_rejected_as_noise(
     seed: int, level_db: float, seconds: float, grammar: str, heard: Intent
 ) -> None:
-    recognizer = fused()
+    recognizer = fused_recognizer()
     noise = clatter(seed, level_db, seconds)
     alone = recognizer.engine.recognize(noise, grammar)
     assert (alone.accepted, alone.intent) == (True, heard), "the engine alone takes it"

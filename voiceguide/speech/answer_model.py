@@ -160,6 +160,9 @@ class Scores:
     def best(self, cls: str) -> float:
         return float(self.segments[:, CLASSES.index(cls)].max())
 
+    def least(self, cls: str) -> float:
+        return float(self.segments[:, CLASSES.index(cls)].min())
+
 
 class AnswerModel:
     """Embedding + head. Raises ``AnswerModelUnavailable`` when either cannot be used."""

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 from voiceguide.content.models import GrammarBook
 from voiceguide.dialogue.intents import Intent
-from voiceguide.speech.answer_model import CLASSES, AnswerModel, Scores
+from voiceguide.speech.answer_model import AnswerModel, Scores
 from voiceguide.speech.fusion import (
     EngineNo,
     ModelEvidence,
@@ -50,8 +50,7 @@ def evidence(scores: Scores) -> ModelEvidence:
         yes=scores.best("yes"),
         no=scores.best("no"),
         emergency=scores.best("emergency"),
-        # the least: noise only where no segment holds speech
-        silence=float(scores.segments[:, CLASSES.index("silence")].min()),
+        silence=scores.least("silence"),  # noise only where no segment holds speech
     )
 
 
@@ -121,10 +120,11 @@ def combine(
         # "repeat"): it stands, unless the model is sure of a call for help (it knows the
         # grammars' commands: trained on them as "other") or sure it was noise.
         heard = base.intent
-        if heard is not None and Intent.EMERGENCY in intents and outranked(ev, heard, t):
-            return Intent.EMERGENCY, "", ev.emergency
-        if heard is not None and vetoed(ev, heard, t):
-            return None, "noise", ev.silence
+        if heard is not None:
+            if Intent.EMERGENCY in intents and outranked(ev, heard, t):
+                return Intent.EMERGENCY, "", ev.emergency
+            if vetoed(ev, heard, t):
+                return None, "noise", ev.silence
         return heard, "", base.score
     if Intent.YES not in intents and Intent.NO not in intents:
         if Intent.EMERGENCY in intents and ev.emergency >= t.emergency:
