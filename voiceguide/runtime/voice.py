@@ -389,14 +389,15 @@ class VoiceIO:
             if lost_at is not None:
                 lost_at = None
                 self.say_runtime(PromptId.MIC_BACK)
+            playing = self._gated()
             kept.append((offset, block))
-            gated.append((offset, self._gated()))
+            gated.append((offset, playing))
             offset += len(block)
             while kept and kept[0][0] < offset - KEEP_S * RATE:
                 kept.popleft()
                 gated.popleft()
             endpointer.set_end_silence(self._end_silence_ms)
-            for seg in endpointer.feed(block):
+            for seg in endpointer.feed(block, learn=not playing):
                 self._decide(seg, kept, gated)
                 release_memory()  # after the result is handed on, not before
             self._release_held(endpointer, offset)
