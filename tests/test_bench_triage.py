@@ -86,3 +86,40 @@ def test_triage_and_emergency_explain_a_bad_folder(tmp_path: Path) -> None:
         )  # fmt: skip
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
         assert str(tmp_path) in proc.stderr or "no " in proc.stderr, proc.stderr
+
+
+def test_triage_in_a_room_with_talk_keeps_the_safety_figures(tmp_path: Path) -> None:
+    for word in ("yes", "no", "house", "tree"):
+        write(tmp_path / word, word, ("en-us+f2",))
+    result = bench("triage", "--data", str(tmp_path), "--users", "2", "--snr", "10",
+                   "--kind", "injured", "--kind", "unresponsive")  # fmt: skip
+    assert result["snr_db"] == 10.0
+    assert result["injured_to_emergency"] == 1.0 and result["injured_to_coaching"] == 0.0
+    assert result["unresponsive_to_emergency"] == 1.0
+
+
+def test_the_rooms_talk_is_at_the_snr_asked_for() -> None:
+    import numpy as np
+
+    from voiceguide.bench.triage import Talk
+
+    rng = np.random.default_rng(0)
+    clip = (rng.normal(0, 3000, 16_000)).astype(np.int16)
+    noise = (rng.normal(0, 500, 48_000)).astype(np.int16)
+    quiet = (clip // 4).astype(np.int16)
+    for snr in (0.0, 10.0, 20.0):
+        # Against the clip said, or (nothing said) the last clip the user said.
+        for level_of in (clip, quiet):
+            talk = Talk(noise, snr).under(np.zeros(8000, dtype=np.int16), level_of, rng)
+            ratio = np.mean(level_of.astype(np.float64) ** 2) / np.mean(talk**2)
+            assert abs(10 * np.log10(ratio) - snr) < 0.3
+
+
+def test_triage_refuses_snr_with_whole_clips(tmp_path: Path) -> None:
+    write(tmp_path / "no", "no", ("en-us+f2",))
+    proc = subprocess.run(
+        [sys.executable, "-m", "voiceguide.cli", "bench", "triage", "--data", str(tmp_path),
+         "--snr", "10", "--whole-clip"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "--whole-clip" in proc.stderr, proc.stderr

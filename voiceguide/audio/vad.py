@@ -29,8 +29,8 @@ def voiced_frames(samples: npt.NDArray[np.int16], aggressiveness: int = 2) -> li
 #: level of the last FLOOR_FRAMES). In a room with talk in it (a TV, others speaking) the
 #: voice activity detector calls every frame voiced, so an utterance opened on the room's
 #: chatter ran on into the answer and past it: at 10 dB SNR most "no"s were decoded
-#: inside seconds of babble. Bench asr at 10 dB: reject_unknown 0.85 -> 0.98 on a
-#: subset; 6 and 10 dB margins did no better (BENCHMARKS, session 7).
+#: inside seconds of babble. Bench asr on dev at 10 dB: unsafe "no"s 4 -> 0 of 1,246,
+#: reject_unknown 0.919 -> 0.972; 6 and 10 dB margins did no better (BENCHMARKS, session 7).
 FLOOR_MARGIN_DB = 8.0
 FLOOR_FRAMES = 66  # 2 s
 #: The room's level is learned outside utterances only, so an answer's own voice does not

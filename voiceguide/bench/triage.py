@@ -14,6 +14,11 @@ question's timeout pass.
 - injured: "yes" to one red flag chosen at random, "no" to the rest (must reach the
   emergency route);
 - unresponsive: silence, room noises or unrelated words (must reach the emergency route).
+
+With ``--snr DB`` the room has talk in it (the pool's _background_noise_, or the babble of
+``bench asr --snr``) over the whole stream, at DB under each clip said; where the user
+says nothing, the talk goes on at the level of the last clip that user said, and the
+endpointer may cut some of it.
 """
 
 from __future__ import annotations
@@ -26,10 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from voiceguide.audio.files import AudioFormatError, load_audio
-from voiceguide.audio.vad import Segment
-from voiceguide.bench.asr import Int16, silence_items
+from voiceguide.audio.vad import RATE, Segment
+from voiceguide.bench.asr import Int16, noise_gain, noise_source, noise_stretch, silence_items
 from voiceguide.bench.report import emit
 from voiceguide.bench.speechbench import (
     NOISE,
@@ -46,6 +52,8 @@ from voiceguide.dialogue.clock import FakeClock
 from voiceguide.dialogue.controller import Dialogue, Phase
 from voiceguide.dialogue.events import OutputEvent, Route, Speak, Tick
 from voiceguide.runtime.utterance import (
+    LEAD_S,
+    TRAIL_S,
     Piece,
     decide,
     padded,
@@ -56,6 +64,7 @@ from voiceguide.runtime.utterance import (
 from voiceguide.speech.recognizer import Recognizer
 
 KINDS = ("healthy", "injured", "unresponsive")
+NDFloat = npt.NDArray[np.float64]
 #: Answers after which a screening is cut off (a loop would be a bug worth seeing).
 MAX_ATTEMPTS = 40
 
@@ -124,10 +133,26 @@ class Screening:
     decode_s: list[float] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Talk:
+    """Talk in the room (``--snr``): ``noise`` at ``snr_db`` under each clip said."""
+
+    noise: Int16
+    snr_db: float
+
+    def under(self, clip: Int16, level_of: Int16, rng: np.random.Generator) -> NDFloat:
+        """The talk over the whole stream ``clip`` is said in, at the SNR against
+        ``level_of`` (the clip itself, or the last one said where nothing is)."""
+        n = len(clip) + int((LEAD_S + TRAIL_S) * RATE) + 1
+        return noise_stretch(self.noise, n, rng) * noise_gain(level_of, self.noise, self.snr_db)
+
+
 class User:
     def __init__(self, kind: str, pools: Pools, rng: np.random.Generator, questions: int):
         self.kind, self.pools, self.rng = kind, pools, rng
         self.red_flag = int(rng.integers(questions))
+        #: The last clip said: where nothing is said, the room's talk keeps its level.
+        self.last_said: Int16 | None = None
 
     def answer(self, question: int) -> Int16 | None:
         """The clip said to this question (None: says nothing)."""
@@ -148,6 +173,7 @@ def screen(
     rng: np.random.Generator,
     seed: int,
     whole_clip: bool = False,
+    talk: Talk | None = None,
 ) -> Screening:
     clock = FakeClock()
     dialogue = Dialogue(content, Settings(language=content.locale.language, seed=seed))
@@ -160,8 +186,15 @@ def screen(
         turn = dialogue.grammar or "yes_no"
         clip = user.answer(question)
         record.attempts += 1
-        if clip is None:
-            cut: list[Piece] = []
+        if clip is not None:
+            user.last_said = clip
+        if talk is not None and not whole_clip:
+            if user.last_said is None:  # silent from the first question: a "no"'s level
+                user.last_said = user.pools.no.draw()
+            said = clip if clip is not None else np.zeros(RATE, dtype=np.int16)
+            cut = pieces(content, said, turn, rng, talk.under(said, user.last_said, rng))
+        elif clip is None:
+            cut = []
         elif whole_clip:
             cut = [Piece(padded(clip), Segment(0, 0, 0))]
         else:
@@ -206,9 +239,11 @@ def run_bench(
     progress: bool = True,
     whole_clip: bool = False,
     kinds: tuple[str, ...] = KINDS,
+    snr: float | None = None,
 ) -> dict[str, object]:
     """``users`` screenings of each of ``kinds``; a kind left out reports null."""
     pools = Pools.load(data, seed)
+    talk = Talk(noise_source(data, seed), snr) if snr is not None else None
     rng = np.random.default_rng(seed)
     nq = len(content.screening.questions)
     results: list[Screening] = []
@@ -216,7 +251,9 @@ def run_bench(
     for n in range(users):
         for kind in kinds:
             user = User(kind, pools, rng, nq)
-            results.append(screen(content, recognizer, user, rng, seed * 100_003 + n, whole_clip))
+            results.append(
+                screen(content, recognizer, user, rng, seed * 100_003 + n, whole_clip, talk)
+            )
             show.step(len(results))
     by_kind = {k: [r for r in results if r.kind == k] for k in KINDS}
 
@@ -230,6 +267,7 @@ def run_bench(
     return {
         "engine": recognizer.name,
         "method": "whole clip" if whole_clip else "endpointed as live",
+        "snr_db": None if whole_clip else snr,
         "users_per_kind": users,
         "healthy_to_coaching": share("healthy", "coaching"),
         "injured_to_emergency": share("injured", "emergency"),
@@ -264,7 +302,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "examples:\n"
             "  voiceguide bench triage --data ../shared/data/speech_commands_pool/dev\n"
             "  voiceguide bench triage --data DIR --users 20 --seed 3 --json\n"
-            "  voiceguide bench triage --data DIR --users 3000 --kind injured   # a rare failure"
+            "  voiceguide bench triage --data DIR --users 3000 --kind injured   # a rare failure\n"
+            "  voiceguide bench triage --data DIR --snr 10      # a TV on in the room"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -275,6 +314,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--kind", action="append", choices=KINDS, dest="kinds", metavar="KIND",
                    help="only this kind of user (healthy, injured, unresponsive; repeat for "
                         "more; default all three): the others report null")  # fmt: skip
+    p.add_argument("--snr", type=float, metavar="DB",
+                   help="talk in the room, DB under each clip (not with --whole-clip)")  # fmt: skip
     add_options(p)
     p.set_defaults(func=main)
 
@@ -282,6 +323,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def main(args: argparse.Namespace) -> int:
     if args.users < 1:
         print("voiceguide bench triage: --users must be at least 1", file=sys.stderr)
+        return 2
+    if args.snr is not None and args.whole_clip:
+        print("voiceguide bench triage: --snr needs the live method, not --whole-clip",
+              file=sys.stderr)  # fmt: skip
         return 2
     result = run_with_recognizer(
         "triage",
@@ -295,6 +340,7 @@ def main(args: argparse.Namespace) -> int:
             not args.quiet,
             args.whole_clip,
             tuple(k for k in KINDS if k in args.kinds) if args.kinds else KINDS,
+            args.snr,
         ),
     )
     if result is None:
