@@ -139,7 +139,8 @@ def _segments(mic: Float, end_silence_ms: int) -> Iterator[tuple[int, int]]:
     endpointer.set_end_silence(end_silence_ms)
     pcm = np.clip(np.concatenate([mic, np.zeros(RATE)]), -32768, 32767).astype(np.int16)
     for i in range(0, len(pcm) - FRAME + 1, FRAME):
-        for seg in endpointer.feed(pcm[i : i + FRAME]):
+        # The guide plays throughout: as in the runtime, its echo is not the room's level.
+        for seg in endpointer.feed(pcm[i : i + FRAME], learn=False):
             yield seg.start, seg.end
 
 
