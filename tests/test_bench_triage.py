@@ -111,6 +111,7 @@ def test_the_rooms_talk_is_at_the_snr_asked_for() -> None:
         # Against the clip said, or (nothing said) the last clip the user said.
         for level_of in (clip, quiet):
             talk = Talk(noise, snr).under(np.zeros(8000, dtype=np.int16), level_of, rng)
+            assert talk is not None
             ratio = np.mean(level_of.astype(np.float64) ** 2) / np.mean(talk**2)
             assert abs(10 * np.log10(ratio) - snr) < 0.3
 

@@ -91,6 +91,8 @@ class Endpointer:
     #: 0 turns the room-level gate off (FLOOR_MARGIN_DB).
     floor_margin_db: float = FLOOR_MARGIN_DB
     _floor: deque[float] = field(init=False, repr=False)
+    #: The room's level: the median of ``_floor``, kept as it is learned (None: not known).
+    _room: float | None = field(default=None, init=False)
     _vad: webrtcvad.Vad = field(init=False, repr=False)
     _buffer: npt.NDArray[np.int16] = field(init=False, repr=False)
     _offset: int = field(default=0, init=False)
@@ -122,10 +124,10 @@ class Endpointer:
         """Where the voice of the utterance now open began (None: none is open)."""
         return self._voiced_from if self._start is not None else None
 
-    def _room_level(self) -> float | None:
-        if len(self._floor) < FLOOR_MIN_FRAMES:
-            return None
-        return float(np.median(np.fromiter(self._floor, float)))
+    def _learn(self, level: float) -> None:
+        self._floor.append(level)
+        if len(self._floor) >= FLOOR_MIN_FRAMES:
+            self._room = float(np.median(np.fromiter(self._floor, float)))
 
     def _is_room(self) -> bool:
         """Whether the frame now heard is the room's: outside an utterance, or so long
@@ -133,8 +135,7 @@ class Endpointer:
         person answering."""
         if self._start is None:
             return True
-        known = len(self._floor) >= FLOOR_MIN_FRAMES
-        held = ROOM_HELD_FRAMES if known else FIRST_ROOM_FRAMES
+        held = ROOM_HELD_FRAMES if self._room is not None else FIRST_ROOM_FRAMES
         return self._offset - self._voiced_from > held * FRAME
 
     def set_end_silence(self, ms: int) -> None:
@@ -156,14 +157,14 @@ class Endpointer:
             at = self._offset
             self._offset += FRAME
             level = frame_level_db(frame)
-            room = self._room_level()
+            room = self._room
             over_room = (
                 room is None or self.floor_margin_db <= 0 or level >= room + self.floor_margin_db
             )
             heard = self._vad.is_speech(frame.tobytes(), RATE)
             voiced = heard and over_room
             if learn and self._is_room():
-                self._floor.append(level)
+                self._learn(level)
             if self._start is None:
                 self._run = self._run + 1 if voiced else 0
                 if self._run >= self.start_frames:

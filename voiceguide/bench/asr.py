@@ -113,6 +113,17 @@ def noise_gain(speech: Int16, noise: Int16, snr_db: float) -> float:
     return float(np.sqrt(ps / (pn * 10 ** (snr_db / 10))))
 
 
+def stream_noise(
+    noise: Int16, clip: Int16, level_of: Int16, snr_db: float, rng: np.random.Generator
+) -> Float | None:
+    """``noise`` over the whole stream ``clip`` is said in (``place_in_room``), at
+    ``snr_db`` under ``level_of``'s power (None: ``level_of`` is silent, no noise)."""
+    gain = noise_gain(level_of, noise, snr_db)
+    if not gain:
+        return None
+    return noise_stretch(noise, len(clip) + int((LEAD_S + TRAIL_S) * SAMPLE_RATE) + 1, rng) * gain
+
+
 def noise_stretch(noise: Int16, n: int, rng: np.random.Generator) -> Float:
     if len(noise) < n:
         noise = np.tile(noise, int(np.ceil(n / max(1, len(noise)))) + 1)
@@ -296,11 +307,10 @@ def run_bench(
             whole = audio if noise is None or snr is None else mix_at_snr(audio, noise, snr, rng)
             tallies["whole"].add(item, *decode_whole(recognizer, whole), seconds)
         if "live" in tallies:
-            stream_noise = None
-            if noise is not None and snr is not None and noise_gain(audio, noise, snr):
-                n = len(audio) + int((LEAD_S + TRAIL_S) * SAMPLE_RATE) + 1
-                stream_noise = noise_stretch(noise, n, clip_rng) * noise_gain(audio, noise, snr)
-            answer = decode_live(recognizer, content, audio, clip_rng, stream_noise)
+            talk = None
+            if noise is not None and snr is not None:
+                talk = stream_noise(noise, audio, audio, snr, clip_rng)
+            answer = decode_live(recognizer, content, audio, clip_rng, talk)
             tallies["live"].add(item, *answer, seconds)
         show.step(i)
     headline = "live" if "live" in tallies else "whole"

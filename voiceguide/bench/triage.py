@@ -35,7 +35,7 @@ import numpy.typing as npt
 
 from voiceguide.audio.files import AudioFormatError, load_audio
 from voiceguide.audio.vad import RATE, Segment
-from voiceguide.bench.asr import Int16, noise_gain, noise_source, noise_stretch, silence_items
+from voiceguide.bench.asr import Int16, noise_source, silence_items, stream_noise
 from voiceguide.bench.report import emit
 from voiceguide.bench.speechbench import (
     NOISE,
@@ -52,8 +52,6 @@ from voiceguide.dialogue.clock import FakeClock
 from voiceguide.dialogue.controller import Dialogue, Phase
 from voiceguide.dialogue.events import OutputEvent, Route, Speak, Tick
 from voiceguide.runtime.utterance import (
-    LEAD_S,
-    TRAIL_S,
     Piece,
     decide,
     padded,
@@ -140,11 +138,10 @@ class Talk:
     noise: Int16
     snr_db: float
 
-    def under(self, clip: Int16, level_of: Int16, rng: np.random.Generator) -> NDFloat:
+    def under(self, clip: Int16, level_of: Int16, rng: np.random.Generator) -> NDFloat | None:
         """The talk over the whole stream ``clip`` is said in, at the SNR against
         ``level_of`` (the clip itself, or the last one said where nothing is)."""
-        n = len(clip) + int((LEAD_S + TRAIL_S) * RATE) + 1
-        return noise_stretch(self.noise, n, rng) * noise_gain(level_of, self.noise, self.snr_db)
+        return stream_noise(self.noise, clip, level_of, self.snr_db, rng)
 
 
 class User:
