@@ -203,6 +203,80 @@ def test_a_damaged_head_is_refused(tmp_path: Path, damage: str) -> None:
         AnswerModel(folder)
 
 
+def rewritten_head(tmp_path: Path, change_arrays: object = None, **meta_changes: object) -> Path:
+    """A copy of the head with its arrays or JSON changed and its hash made to match, so
+    that only the loader's own checks can refuse it."""
+    import hashlib
+    import io
+    import json
+
+    folder = tmp_path / "head"
+    shutil.copytree(HEAD_DIR, folder)
+    with np.load(folder / "head.npz") as z:
+        arrays = dict(z)
+    if callable(change_arrays):
+        change_arrays(arrays)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    (folder / "head.npz").write_bytes(buf.getvalue())
+    meta = json.loads((folder / "head.json").read_text())
+    meta.update(meta_changes, npz_sha256=hashlib.sha256(buf.getvalue()).hexdigest())
+    (folder / "head.json").write_text(json.dumps(meta))
+    return folder
+
+
+def test_a_rewritten_but_unchanged_head_loads(tmp_path: Path) -> None:
+    """The helper below changes only what each case says (so the refusals are the
+    loader's checks, not the rewrite)."""
+    head = load_head(rewritten_head(tmp_path))
+    x = np.random.default_rng(0).normal(size=(3, head.members[0].mean.shape[0]))
+    assert np.allclose(head.probabilities(x), load_head().probabilities(x))
+
+
+def _nan_weight(a: dict[str, np.ndarray]) -> None:
+    a["e0_b0"] = a["e0_b0"].astype(np.float32)
+    a["e0_b0"][0] = np.nan
+
+
+def _unchained(a: dict[str, np.ndarray]) -> None:
+    a["m1_w1"] = a["m1_w1"][:-1]
+
+
+@pytest.mark.parametrize(
+    ("change", "meta", "why"),
+    [
+        (None, {"temperatures": [1.0] * 6}, "malformed"),  # a member more than stored
+        (None, {"emergency_temperatures": [1.0] * 6}, "malformed"),
+        (None, {"temperatures": []}, "malformed"),
+        (None, {"temperatures": [1.0, 1.0, 1.0, 1.0, 0.0]}, "temperature"),
+        (_nan_weight, {}, "non-finite"),
+        (_unchained, {}, "malformed"),
+        (None, {"classes": ["yes", "no", "other", "emergency", "silence"]}, "does not fit"),
+    ],
+)
+def test_a_head_with_a_matching_hash_but_bad_content_is_refused(
+    tmp_path: Path, change: object, meta: dict[str, object], why: str
+) -> None:
+    with pytest.raises(AnswerModelUnavailable, match=why):
+        load_head(rewritten_head(tmp_path, change, **meta))
+
+
+def test_the_head_averages_its_members() -> None:
+    """Every class but "emergency" is the members' average; "emergency" is the emergency
+    members' average alone."""
+    head = load_head()
+    assert len(head.members) >= 2 and len(head.emergency_members) >= 2
+    x = np.random.default_rng(1).normal(size=(4, head.members[0].mean.shape[0]))
+    each = [m.probabilities(x) for m in head.members]
+    em = np.mean([m.probabilities(x) for m in head.emergency_members], axis=0)
+    got = head.probabilities(x)
+    i = CLASSES.index("emergency")
+    rest = [c for c in range(len(CLASSES)) if c != i]
+    assert np.allclose(got[:, rest], np.mean(each, axis=0)[:, rest], atol=1e-6)
+    assert np.allclose(got[:, i], em[:, i], atol=1e-6)
+    assert not np.allclose(each[0], each[1])  # the members differ: different seeds
+
+
 @pytest.fixture
 def broken_embedding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = damaged_copy(tmp_path, "embedding_model.onnx")
