@@ -17,9 +17,8 @@ What it does, seeded and printing its progress:
    (``cut_segment``, off with --no-live-cuts): said into a quiet room, half the time under
    noise or babble, cut by the runtime's endpointer, the longest piece centred.
 4. Embeds everything with the speech embedding (cached in .cache/answer-model/, so a
-   rerun with the same data and seed takes seconds), fits small MLPs (scikit-learn,
-   ``--members`` of them, seeds SEED onwards, averaged at run time), each calibrated with
-   a temperature on its own held-out tenth of the training speakers.
+   rerun with the same data and seed takes seconds), fits a small MLP (scikit-learn),
+   calibrates it with a temperature on a held-out tenth of the training speakers.
 5. On POOL/dev (clean and at 10 dB SNR in the babble `bench asr --snr` uses), each clip
    said into a quiet room and endpointed as the runtime does (`bench asr --live-only`),
    runs the model and PocketSphinx on the utterance the dialogue acts on, prints the
@@ -68,13 +67,10 @@ from voiceguide.runtime.utterance import (  # noqa: E402
 from voiceguide.speech.answer_model import (  # noqa: E402
     CLASSES,
     HEAD_DIR,
-    MAX_MEMBERS,
     SEGMENT_SAMPLES,
     Head,
-    Member,
     Scores,
     features,
-    member_arrays,
     place,
     segment_features,
 )
@@ -92,18 +88,6 @@ AUGMENTED = 0.75
 MAX_ITER = 100
 #: Hidden units of the head (256 gave no better rule on dev: BENCHMARKS, session 6).
 HIDDEN = 128
-#: Heads averaged. One head's figures swing with its seed (held-out calls for help heard
-#: 0.64-0.74 over three seeds); five averaged swing less (BENCHMARKS, session 8).
-MEMBERS = 5
-#: Heads (fitted with calls for help weighing EMERGENCY_WEIGHT) whose average gives the
-#: call-for-help probability alone.
-EMERGENCY_MEMBERS = 5
-#: Weight of the calls for help in the emergency members' fit (1 in the others). Heads
-#: fitted so (1.5 to 3) heard more held-out calls for help (0.78-0.80 against 0.75) but
-#: took espeak-ng's "snow" for "no" at P(no) 0.95 in two voices, even with the "no"-like
-#: negatives weighed 4; so they give the call-for-help probability only (BENCHMARKS,
-#: session 8).
-EMERGENCY_WEIGHT = 2.0
 EVAL_VERSION = "3"  # the same for the dev and held-out clips' features and decodes
 VERSION = "4"  # bump to invalidate the cached embeddings when the data recipe changes
 
@@ -754,11 +738,7 @@ def eval_features(
 
 
 def fit_head(
-    x: np.ndarray,
-    y: np.ndarray,
-    g: np.ndarray,
-    seed: int,
-    emergency_weight: float = 1.0,
+    x: np.ndarray, y: np.ndarray, g: np.ndarray, seed: int
 ) -> tuple[dict[str, np.ndarray], float, dict[str, float]]:
     """A small MLP on the training groups, its temperature fitted on a tenth of the
     groups (speakers, voices) kept out of the fit."""
@@ -774,7 +754,6 @@ def fit_head(
     z = (xf - mean) / scale
     # "other" (the hard negatives) weighs more: a false "no" is the costly error.
     weight = np.where(y == CLASSES.index("other"), 2.0, 1.0)
-    weight = np.where(y == CLASSES.index("emergency"), emergency_weight, weight)
     log(
         f"fitting the head on {int((~calib).sum())} segments "
         f"({int(calib.sum())} kept out for calibration)"
@@ -805,44 +784,22 @@ def fit_head(
     log(f"calibration split: accuracy {acc:.3f}, temperature {best_t:.2f}, NLL {best_nll:.3f}")
     arrays = {"mean": mean, "scale": scale, "layers": np.array(len(mlp.coefs_))}
     for i, (w, b) in enumerate(zip(mlp.coefs_, mlp.intercepts_, strict=True)):
-        # int8 with a scale per column keeps ten members under 1 MB; the thresholds are
-        # picked on these rounded weights.
-        scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / 127.0
-        arrays[f"w{i}"] = np.round(w / scale).astype(np.int8)
-        arrays[f"w{i}_scale"] = scale.astype(np.float32)
+        arrays[f"w{i}"] = w.astype(np.float32)
         arrays[f"b{i}"] = b.astype(np.float32)
     return arrays, best_t, {"calibration_accuracy": round(acc, 4), "temperature": best_t}
 
 
-def fit_members(
-    x: np.ndarray,
-    y: np.ndarray,
-    g: np.ndarray,
-    seed: int,
-    members: int,
-    emergency_weight: float = 1.0,
-    prefix: str = "m",
-) -> tuple[dict[str, np.ndarray], list[float], list[dict[str, float]]]:
-    """``members`` heads, fitted with seeds ``seed`` onwards (each its own calibration
-    split), stored side by side (``m0_w0``...; ``e0_w0``... for emergency members)."""
-    arrays: dict[str, np.ndarray] = {}
-    temperatures, infos = [], []
-    for k in range(members):
-        log(f"member {prefix}{k} ({k + 1} of {members}), calls for help weigh {emergency_weight}")
-        a, temperature, info = fit_head(x, y, g, seed + k, emergency_weight)
-        arrays.update({f"{prefix}{k}_{name}": v for name, v in a.items()})
-        temperatures.append(temperature)
-        infos.append(info)
-    return arrays, temperatures, infos
-
-
-def head_of(
-    arrays: dict[str, np.ndarray], temperatures: list[float], emergency_temperatures: list[float]
-) -> Head:
-    def members(prefix: str, temps: list[float]) -> tuple[Member, ...]:
-        return tuple(member_arrays(f"{prefix}{k}_", arrays, t) for k, t in enumerate(temps))
-
-    return Head(members("m", temperatures), CLASSES, {}, members("e", emergency_temperatures))
+def head_of(arrays: dict[str, np.ndarray], temperature: float) -> Head:
+    n = int(arrays["layers"])
+    return Head(
+        arrays["mean"].astype(np.float32),
+        arrays["scale"].astype(np.float32),
+        tuple(arrays[f"w{i}"] for i in range(n)),
+        tuple(arrays[f"b{i}"] for i in range(n)),
+        temperature,
+        CLASSES,
+        {},
+    )
 
 
 @dataclass
@@ -1227,12 +1184,8 @@ def fit_and_write(
 ) -> int:
     from voiceguide.content import load_grammars
 
-    arrays, temperatures, fit_info = fit_members(x, y, g, args.seed, args.members)
-    em_arrays, em_temperatures, em_fit_info = fit_members(
-        x, y, g, args.seed, args.emergency_members, args.emergency_weight, prefix="e"
-    )
-    arrays.update(em_arrays)
-    head = head_of(arrays, temperatures, em_temperatures)
+    arrays, temperature, fit_info = fit_head(x, y, g, args.seed)
+    head = head_of(arrays, temperature)
     dev = {k: as_clips(head, v) for k, v in dev_items.items()}
     held = {k: as_clips(head, v) for k, v in held_items.items()}
     grammars = load_grammars("en")
@@ -1268,8 +1221,7 @@ def fit_and_write(
     seconds = time.perf_counter() - started
     meta = {
         "classes": list(CLASSES),
-        "temperatures": temperatures,
-        "emergency_temperatures": em_temperatures,
+        "temperature": temperature,
         "thresholds": {
             "no": t.no,
             "yes": t.yes,
@@ -1283,10 +1235,8 @@ def fit_and_write(
         "npz_sha256": hashlib.sha256(blob).hexdigest(),
         "trained": datetime.date.today().isoformat(),
         "seed": args.seed,
-        "emergency_weight": args.emergency_weight,
         "training_segments": {c: int((y == i).sum()) for i, c in enumerate(CLASSES)},
         "fit": fit_info,
-        "emergency_fit": em_fit_info,
         "dev_figures": results,
         "held_out_voices": {
             "bases": HELD_OUT_BASES,
@@ -1318,8 +1268,6 @@ def write_card(path: Path, meta: dict[str, object], size: int) -> None:
             )
     held = meta["held_out_voices"]
     assert isinstance(held, dict)
-    temps, em_temps = meta["temperatures"], meta["emergency_temperatures"]
-    assert isinstance(temps, list) and isinstance(em_temps, list)
     path.write_text(
         f"""# Answer model: model card
 
@@ -1331,17 +1279,10 @@ Classifies one utterance as yes / no / emergency / other / silence. Trained
   and `embedding_model.onnx` that ship in PyPI's `openwakeword` 0.5.1, run with
   onnxruntime. They are a dependency, not part of this repository. None of that package's
   wake-word models is used.
-- Head (this folder, `head.npz`, {size} bytes): {len(temps)} MLPs fitted with seeds
-  {meta["seed"]} onwards and their probabilities averaged; each has one hidden layer of
-  {HIDDEN} ReLU units over six embedding steps (1.19 s) plus their mean and maximum,
-  softmax out, temperature-calibrated (T = {", ".join(f"{t:.2f}" for t in temps)}),
-  weights stored as int8 with a scale per column; "other" weighs double in their fit.
-  The probability of a call for help is the average of {len(em_temps)} more such MLPs
-  (seeds {meta["seed"]} onwards, T = {", ".join(f"{t:.2f}" for t in em_temps)}), fitted
-  with calls for help
-  weighing {meta["emergency_weight"]}: they hear more of them, but take espeak-ng's
-  "snow" for "no", so they decide nothing else. Longer utterances are scanned every
-  160 ms; the decision takes the largest probability per class.
+- Head (this folder, `head.npz`, {size} bytes): an MLP with one hidden layer of 128 ReLU
+  units over six embedding steps (1.19 s) plus their mean and maximum, softmax out,
+  temperature-calibrated (T = {meta["temperature"]:.2f}). Longer utterances are scanned
+  every 160 ms; the decision takes the largest probability per class.
 - Thresholds and the fusion rule (`voiceguide/speech/fusion.py`): {meta["thresholds"]}.
   `silence`: a command PocketSphinx accepted is vetoed as noise where every segment is
   silence at least this sure (never a call for help, a pain word or "stop").
@@ -1399,25 +1340,6 @@ def main() -> int:
         help="Speech Commands pool with train/ and dev/ (default ../shared/...)",
     )
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument(
-        "--members",
-        type=int,
-        default=MEMBERS,
-        help=f"heads fitted with seeds SEED, SEED+1, ... and averaged (default {MEMBERS})",
-    )
-    ap.add_argument(
-        "--emergency-members",
-        type=int,
-        default=EMERGENCY_MEMBERS,
-        help="heads whose average alone gives the call-for-help probability (0: none, "
-        f"the members give it; default {EMERGENCY_MEMBERS})",
-    )
-    ap.add_argument(
-        "--emergency-weight",
-        type=float,
-        default=EMERGENCY_WEIGHT,
-        help=f"weight of the calls for help in those heads' fit (default {EMERGENCY_WEIGHT})",
-    )
     ap.add_argument("--out", type=Path, default=HEAD_DIR, help="where the head is written")
     ap.add_argument("--only-data", action="store_true", help="embed the data sets and stop")
     ap.add_argument(
@@ -1427,13 +1349,6 @@ def main() -> int:
         help="train on whole-clip segments only (the session-5 recipe), for comparison",
     )
     args = ap.parse_args()
-    if not 1 <= args.members <= MAX_MEMBERS or not 0 <= args.emergency_members <= MAX_MEMBERS:
-        print(
-            f"train_answer_model: --members must be 1 to {MAX_MEMBERS}, "
-            f"--emergency-members 0 to {MAX_MEMBERS}",
-            file=sys.stderr,
-        )
-        return 2
     if not (args.pool / "train").is_dir() or not (args.pool / "dev").is_dir():
         print(f"train_answer_model: {args.pool} has no train/ and dev/ folders", file=sys.stderr)
         return 2

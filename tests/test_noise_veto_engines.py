@@ -4,8 +4,7 @@ by the fused recognizer as "noise".
 
 The seeds were found by searching the generator for clatter PocketSphinx accepts as a
 command where the answer model is sure it is silence (at or over head.json's
-``silence``), again for each new head (session 6: seeds 0-1208; session 8: 0-1678, where
-the new head's veto caught 3 of the 81 commands PocketSphinx took). Such clatter is rare:
+``silence``), again for each new head (session 6: seeds 0-1208). Such clatter is rare:
 on dev's 99 generated non-speech clips, the three PocketSphinx took for "what" were
 "other" to the model, not silence (BENCHMARKS.md, "Session 6").
 """
@@ -30,9 +29,9 @@ def clatter(seed: int, level_db: float, seconds: float) -> np.ndarray:
 @pytest.mark.parametrize(
     ("seed", "level_db", "seconds", "grammar", "heard"),
     [
-        (757, -25.0, 0.3, "coaching", Intent.END),
-        (1678, -25.0, 0.3, "coaching", Intent.END),
-        (1678, -25.0, 0.3, "emergency", Intent.END),
+        (751, -25.0, 0.3, "coaching", Intent.LOUDER),
+        (1208, -25.0, 0.3, "emergency", Intent.REPEAT),
+        (488, -25.0, 0.3, "emergency", Intent.REPEAT),
     ],
 )
 def test_clatter_pocketsphinx_takes_for_a_command_is_rejected_as_noise(
