@@ -290,22 +290,23 @@ class PocketSphinxRecognizer:
         d.start_utt()
         d.process_raw(np.ascontiguousarray(samples, dtype=np.int16).tobytes(), full_utt=True)
         d.end_utt()
-        hyp = d.hyp()
-        nbest: list[str] = []
-        if hyp is None or not hyp.hypstr:
-            _release_utterance(d)
-            return "", 0.0, nbest
-        for i, alt in enumerate(d.nbest()):
-            if i >= self.settings.no_nbest:
-                break
-            hyp_alt = getattr(alt, "hypstr", None)
-            if hyp_alt is None:  # pocketsphinx yields None entries on thin lattices
-                continue
-            text = " ".join(w for w in hyp_alt.split() if not w.startswith("<"))
-            if text and text not in nbest:
-                nbest.append(text)
-        _release_utterance(d)  # the n-best iterator is gone: nothing refers to the lattice
-        return hyp.hypstr, float(hyp.prob), nbest
+        try:
+            hyp = d.hyp()
+            if hyp is None or not hyp.hypstr:
+                return "", 0.0, []
+            nbest: list[str] = []
+            for i, alt in enumerate(d.nbest()):
+                if i >= self.settings.no_nbest:
+                    break
+                hyp_alt = getattr(alt, "hypstr", None)
+                if hyp_alt is None:  # pocketsphinx yields None entries on thin lattices
+                    continue
+                text = " ".join(w for w in hyp_alt.split() if not w.startswith("<"))
+                if text and text not in nbest:
+                    nbest.append(text)
+            return hyp.hypstr, float(hyp.prob), nbest
+        finally:
+            _release_utterance(d)  # the results are copied out: nothing refers to the lattice
 
     def recognize(
         self, samples: Samples, grammar: str, speaking: frozenset[str] = frozenset()
