@@ -225,7 +225,7 @@ def test_signals_end_the_log_with_the_reason(sig: signal.Signals, tmp_path: Path
             break
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=20)
-    assert proc.returncode == 128 + sig
+    assert proc.returncode == 128 + sig, err.decode(errors="replace")
     assert f"stopped by signal {sig.name}".encode() in err and b"Traceback" not in err
     last = records(log)[-1]
     assert last["type"] == "end" and last["reason"] == f"signal {sig.name}"

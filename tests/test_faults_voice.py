@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import os
 import queue
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +27,7 @@ import pytest
 from tests.helpers import content
 from tests.speechgen import speak
 from voiceguide.audio.devices import Int16, NoAudioDevice
+from voiceguide.commands.run import Stopped
 from voiceguide.config import Settings
 from voiceguide.dialogue.clock import ScaledClock
 from voiceguide.dialogue.controller import Dialogue
@@ -47,13 +49,19 @@ class Broken(Exception):
 
 
 class Faults:
-    """Which adapter fails, from which moment on (``armed`` is set at the chosen step)."""
+    """Which adapter fails, from which moment on (``armed`` is set at the chosen step).
 
-    def __init__(self, adapter: str) -> None:
+    ``stop``: instead of failing, the adapter is where a stop signal lands (its handler
+    raises inside whatever the main thread was running)."""
+
+    def __init__(self, adapter: str, stop: bool = False) -> None:
         self.adapter = adapter
+        self.stop = stop
         self.armed = threading.Event()
 
     def hit(self, adapter: str) -> bool:
+        if self.stop and self.adapter == adapter and self.armed.is_set():
+            raise Stopped(signal.SIGTERM)
         return self.adapter == adapter and self.armed.is_set()
 
 
@@ -167,8 +175,10 @@ def advice_texts() -> set[str]:
     return {t.format(number=content().locale.say_number("911")) for t in texts}
 
 
-def run_case(adapter: str, step: int, tmp: Path, with_fallback: bool) -> dict[str, object]:
-    faults = Faults(adapter)
+def run_case(
+    adapter: str, step: int, tmp: Path, with_fallback: bool, stop: bool = False
+) -> dict[str, object]:
+    faults = Faults(adapter, stop)
     synth = Synth(faults)
     speaker = Speaker(faults, synth)
     recognizer = Recognizer(faults)
@@ -267,3 +277,11 @@ def test_a_failed_recognizer_hands_over_to_the_other_engine(step: int, tmp_path:
     captions = str(got["captions"])
     assert "listening with scripted instead" in captions
     assert advice_texts() & set(list(got["played"])), captions[-1500:]  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize("adapter", ["speaker", "synthesis"])
+def test_a_stop_signal_is_not_taken_for_an_engine_fault(adapter: str, tmp_path: Path) -> None:
+    # The guide speaks on the main thread, where signal handlers run: a SIGTERM landing in
+    # the synthesizer or the speaker must end the session, not be captioned and ignored.
+    with pytest.raises(Stopped):
+        run_case(adapter, 1, tmp_path, with_fallback=False, stop=True)

@@ -71,8 +71,11 @@ def time_scale(text: str) -> float:
     return value
 
 
-class Stopped(Exception):
-    """A stop signal arrived; the session ends with an ``end`` record naming it."""
+class Stopped(BaseException):
+    """A stop signal arrived; the session ends with an ``end`` record naming it.
+
+    A BaseException, like KeyboardInterrupt: the ``except Exception`` that turns an engine
+    fault into captions must not swallow a stop and carry on."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
