@@ -28,6 +28,16 @@ def test_real_content_loads() -> None:
     assert set(c.prompts.prompts) == {p.value for p in PromptId}
 
 
+def test_checks_loopback_line_is_a_yes_in_voices_espeak_ng_has() -> None:
+    from voiceguide.content.loader import load_demo
+    from voiceguide.speech.synthesis import Synthesizer
+
+    line = load_demo("en").loopback
+    assert line.say in load_grammars("en").phrases["yes"]
+    synth = Synthesizer()
+    assert all(synth.knows(v) for v in line.voices), line.voices
+
+
 def test_every_grammar_accepts_emergency_words() -> None:
     g = load_grammars("en")
     for name in g.grammars:

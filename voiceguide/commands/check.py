@@ -237,10 +237,6 @@ def _name(devices: list[DeviceInfo], index: int | None, kind: str) -> str:
     return "the default device"
 
 
-#: Times the loopback sentence is played before ``check`` reports it not recognized.
-LOOPBACK_TRIES = 2
-
-
 def _loopback(state: Found) -> Line:
     import numpy as np
 
@@ -251,16 +247,16 @@ def _loopback(state: Found) -> Line:
             "loopback",
             "not tried: it needs speech out, a recognizer, a microphone and a speaker",
         )
-    # Said in the demo's user voice, and one of the grammar's own yes phrases.
     from voiceguide.content import load_demo
 
     content = state.content
     assert content is not None  # a recognizer exists only if the content loaded
-    said = content.grammars.phrases["yes"][0]
-    pcm = synth.render(said, load_demo(content.locale.language).user_voice)
-    # Twice at most: a busy machine or sound server can clip one playback, and a user who
-    # was not understood says it again too. Only the last attempt is reported.
-    for _ in range(LOOPBACK_TRIES):
+    line = load_demo(content.locale.language).loopback
+    said = line.say
+    # One try per voice: a busy machine or sound server can clip one playback, and a user
+    # who was not understood says it again too. Only the last attempt is reported.
+    for voice in line.voices:
+        pcm = synth.render(said, voice)
         while mic.read(0.0) is not None:
             pass  # drop what was heard before the test (blocks come every 30 ms)
         speaker.play(pcm.samples, pcm.sample_rate)

@@ -749,15 +749,25 @@ class DemoScenario(StrictModel):
     lines: Annotated[list[DemoLine], Field(min_length=1)]
 
 
+class LoopbackLine(StrictModel):
+    """What ``voiceguide check`` plays on the speaker for the microphone to recognize."""
+
+    #: One of the grammar's yes phrases (checked by the content tests).
+    say: Text
+    #: Tried in order, one per attempt: a retry in another voice is a fresh test.
+    voices: Annotated[list[Text], Field(min_length=1)]
+
+
 class DemoScript(StrictModel):
     """``prompts/<lang>/demo.toml``: what the simulated user of ``voiceguide demo`` says."""
 
     #: The simulated user's voices, distinct from the guide's: the lines are said by
     #: each in turn (espeak-ng voice ids, with an optional ``+variant``).
     user_voices: Annotated[list[Text], Field(min_length=1)]
+    loopback: LoopbackLine
     scenarios: Annotated[list[DemoScenario], Field(min_length=1)]
 
     @property
     def user_voice(self) -> str:
-        """The first voice: the one ``check`` and ``bench latency`` answer in."""
+        """The first voice: the one ``bench latency`` answers in."""
         return self.user_voices[0]
