@@ -3,6 +3,7 @@
 
     .venv/bin/python scripts/train_answer_model.py                  # ../shared next to the repo
     .venv/bin/python scripts/train_answer_model.py --pool DIR --seed 0
+    .venv/bin/python scripts/train_answer_model.py --keep-answers voiceguide/speech/answer_head
 
 What it does, seeded and printing its progress:
 1. Real clips from POOL/train (Speech Commands, Warden 2018, CC BY 4.0): yes, no, and
@@ -17,14 +18,20 @@ What it does, seeded and printing its progress:
    (``cut_segment``, off with --no-live-cuts): said into a quiet room, half the time under
    noise or babble, cut by the runtime's endpointer, the longest piece centred.
 4. Embeds everything with the speech embedding (cached in .cache/answer-model/, so a
-   rerun with the same data and seed takes seconds), fits a small MLP (scikit-learn),
-   calibrates it with a temperature on a held-out tenth of the training speakers.
+   rerun with the same data and seed takes seconds), fits small MLPs (scikit-learn,
+   ``--members`` of them, seeds SEED onwards, averaged at run time), each calibrated with
+   a temperature on its own held-out tenth of the training speakers.
 5. On POOL/dev (clean and at 10 dB SNR in the babble `bench asr --snr` uses), each clip
    said into a quiet room and endpointed as the runtime does (`bench asr --live-only`),
    runs the model and PocketSphinx on the utterance the dialogue acts on, prints the
    trade-off tables of the fusion rule (tradeoff.md), picks the thresholds within the
    safety limits (LIMIT_*), and writes head.npz, head.json and MODEL_CARD.md into
    voiceguide/speech/answer_head/.
+
+With --keep-answers DIR, the answer members and thresholds of the head in DIR are kept as
+they are, and only the emergency members and their threshold are fitted and picked: how
+the shipped head was made (session 6's answers; BENCHMARKS.md, session 9). Run on the
+shipped head, it writes the same head.npz again.
 
 The voices, speeds and pitches listed as HELD_OUT_* are never used here: they are kept for
 measuring emergency recall on voices the model has not heard.
@@ -40,11 +47,13 @@ import json
 import math
 import subprocess
 import sys
+import textwrap
 import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import numpy.typing as npt
@@ -67,15 +76,18 @@ from voiceguide.runtime.utterance import (  # noqa: E402
 from voiceguide.speech.answer_model import (  # noqa: E402
     CLASSES,
     HEAD_DIR,
+    MAX_MEMBERS,
     SEGMENT_SAMPLES,
     Head,
+    Member,
     Scores,
     features,
+    member_arrays,
     place,
     segment_features,
 )
 from voiceguide.speech.embedding_engine import SpeechEmbedding  # noqa: E402
-from voiceguide.speech.fused import combine, evidence  # noqa: E402
+from voiceguide.speech.fused import combine, evidence, thresholds_of  # noqa: E402
 from voiceguide.speech.fusion import EngineNo, ModelEvidence, Thresholds, fuse, vetoed  # noqa: E402
 from voiceguide.speech.recognizer import Recognition  # noqa: E402
 
@@ -88,6 +100,18 @@ AUGMENTED = 0.75
 MAX_ITER = 100
 #: Hidden units of the head (256 gave no better rule on dev: BENCHMARKS, session 6).
 HIDDEN = 128
+#: Heads averaged. One head's figures swing with its seed (held-out calls for help heard
+#: 0.64-0.74 over three seeds); five averaged swing less (BENCHMARKS, session 8).
+MEMBERS = 5
+#: Heads (fitted with calls for help weighing EMERGENCY_WEIGHT) whose average gives the
+#: call-for-help probability alone.
+EMERGENCY_MEMBERS = 5
+#: Weight of the calls for help in the emergency members' fit (1 in the others). Heads
+#: fitted so (1.5 to 3) heard more held-out calls for help (0.78-0.80 against 0.75) but
+#: took espeak-ng's "snow" for "no" at P(no) 0.95 in two voices, even with the "no"-like
+#: negatives weighed 4; so they give the call-for-help probability only (BENCHMARKS,
+#: session 8).
+EMERGENCY_WEIGHT = 2.0
 EVAL_VERSION = "3"  # the same for the dev and held-out clips' features and decodes
 VERSION = "4"  # bump to invalidate the cached embeddings when the data recipe changes
 
@@ -738,7 +762,11 @@ def eval_features(
 
 
 def fit_head(
-    x: np.ndarray, y: np.ndarray, g: np.ndarray, seed: int
+    x: np.ndarray,
+    y: np.ndarray,
+    g: np.ndarray,
+    seed: int,
+    emergency_weight: float = 1.0,
 ) -> tuple[dict[str, np.ndarray], float, dict[str, float]]:
     """A small MLP on the training groups, its temperature fitted on a tenth of the
     groups (speakers, voices) kept out of the fit."""
@@ -754,6 +782,7 @@ def fit_head(
     z = (xf - mean) / scale
     # "other" (the hard negatives) weighs more: a false "no" is the costly error.
     weight = np.where(y == CLASSES.index("other"), 2.0, 1.0)
+    weight = np.where(y == CLASSES.index("emergency"), emergency_weight, weight)
     log(
         f"fitting the head on {int((~calib).sum())} segments "
         f"({int(calib.sum())} kept out for calibration)"
@@ -784,22 +813,80 @@ def fit_head(
     log(f"calibration split: accuracy {acc:.3f}, temperature {best_t:.2f}, NLL {best_nll:.3f}")
     arrays = {"mean": mean, "scale": scale, "layers": np.array(len(mlp.coefs_))}
     for i, (w, b) in enumerate(zip(mlp.coefs_, mlp.intercepts_, strict=True)):
-        arrays[f"w{i}"] = w.astype(np.float32)
+        # int8 with a scale per column keeps ten members under 1 MB; the thresholds are
+        # picked on these rounded weights.
+        scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / 127.0
+        arrays[f"w{i}"] = np.round(w / scale).astype(np.int8)
+        arrays[f"w{i}_scale"] = scale.astype(np.float32)
         arrays[f"b{i}"] = b.astype(np.float32)
     return arrays, best_t, {"calibration_accuracy": round(acc, 4), "temperature": best_t}
 
 
-def head_of(arrays: dict[str, np.ndarray], temperature: float) -> Head:
-    n = int(arrays["layers"])
-    return Head(
-        arrays["mean"].astype(np.float32),
-        arrays["scale"].astype(np.float32),
-        tuple(arrays[f"w{i}"] for i in range(n)),
-        tuple(arrays[f"b{i}"] for i in range(n)),
-        temperature,
-        CLASSES,
-        {},
+def fit_members(
+    x: np.ndarray,
+    y: np.ndarray,
+    g: np.ndarray,
+    seed: int,
+    members: int,
+    emergency_weight: float = 1.0,
+    prefix: str = "m",
+) -> tuple[dict[str, np.ndarray], list[float], list[dict[str, float]]]:
+    """``members`` heads, fitted with seeds ``seed`` onwards (each its own calibration
+    split), stored side by side (``m0_w0``...; ``e0_w0``... for emergency members)."""
+    arrays: dict[str, np.ndarray] = {}
+    temperatures, infos = [], []
+    for k in range(members):
+        log(f"member {prefix}{k} ({k + 1} of {members}), calls for help weigh {emergency_weight}")
+        a, temperature, info = fit_head(x, y, g, seed + k, emergency_weight)
+        arrays.update({f"{prefix}{k}_{name}": v for name, v in a.items()})
+        temperatures.append(temperature)
+        infos.append(info)
+    return arrays, temperatures, infos
+
+
+def shown(path: Path) -> str:
+    """``path`` relative to the repository where it is inside it."""
+    try:
+        return str(path.resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+def kept_answers(folder: Path) -> tuple[dict[str, np.ndarray], list[float], dict[str, object]]:
+    """The answer members of the head in ``folder``, their temperatures, thresholds, fit,
+    and origin (carried along when a kept head is kept again). A single head of sessions
+    5-7 (``w0``..., one ``temperature``) becomes member ``m0``, unchanged."""
+    meta = json.loads((folder / "head.json").read_text(encoding="utf-8"))
+    blob = (folder / "head.npz").read_bytes()
+    if hashlib.sha256(blob).hexdigest() != meta["npz_sha256"]:
+        raise SystemExit(f"train_answer_model: {folder}/head.npz does not match its hash")
+    with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+        stored = dict(z)
+    if "temperatures" in meta:
+        arrays = {k: v for k, v in stored.items() if k.startswith("m")}
+        temperatures = [float(t) for t in meta["temperatures"]]
+    else:
+        arrays = {f"m0_{k}": v for k, v in stored.items()}
+        temperatures = [float(meta["temperature"])]
+    origin = meta.get(
+        "answers_kept_from",
+        {"trained": meta["trained"], "seed": meta["seed"], "npz_sha256": meta["npz_sha256"]},
     )
+    log(f"answer members kept from {folder}: {len(temperatures)}, {origin}")
+    return (
+        arrays,
+        temperatures,
+        {"fit": meta["fit"], "origin": origin, "thresholds": meta["thresholds"]},
+    )
+
+
+def head_of(
+    arrays: dict[str, np.ndarray], temperatures: list[float], emergency_temperatures: list[float]
+) -> Head:
+    def members(prefix: str, temps: list[float]) -> tuple[Member, ...]:
+        return tuple(member_arrays(f"{prefix}{k}_", arrays, t) for k, t in enumerate(temps))
+
+    return Head(members("m", temperatures), CLASSES, {}, members("e", emergency_temperatures))
 
 
 @dataclass
@@ -1053,22 +1140,7 @@ def pick_thresholds(
         ):
             t_yes = cand
             break
-    # "emergency": the loosest threshold that adds at most one point of false emergencies
-    # on real words to the engine's own (PocketSphinx hears some real words as "help" at
-    # 10 dB by itself; an absolute limit then left the model's emergency class unused).
-    # The model's emergency outranks the engine's commands while coaching, so it must
-    # also leave the grammars' own commands in voices it never heard alone (at most 2 %).
-    engine_false = {k: figures(dev[k], engine_decider)["false_emergency"] for k in dev}
-    t_em = 0.999
-    for cand in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99):
-        t = replace(chosen, yes=t_yes, emergency=cand)
-        if model_hears_emergency(held["commands"], cand) <= 0.02 and all(
-            figures(dev[k], fused_decider(t, no_phrases))["false_emergency"]
-            <= engine_false[k] + 0.01
-            for k in ("clean", "snr10")
-        ):
-            t_em = cand
-            break
+    t_em = pick_emergency(dev, held, replace(chosen, yes=t_yes), no_phrases)
     # "silence", the veto of the engine's own commands as noise: the loosest threshold
     # under which no real word falls, clean or at 10 dB: no piece the engine accepted,
     # nor any clip's only piece (the word itself, whatever the engine made of it: dev has
@@ -1100,6 +1172,30 @@ def pick_thresholds(
         veto.append(f"| {cand} | {words} of {len(speech)} | {noise} of {len(commands)} |")
         t_sil = cand if words == 0 and cand >= 0.5 else t_sil
     return replace(t, silence=t_sil), [*table, *veto]
+
+
+def pick_emergency(
+    dev: dict[str, list[Clip]],
+    held: dict[str, list[Clip]],
+    t: Thresholds,
+    no_phrases: dict[str, Intent],
+) -> float:
+    """The loosest ``emergency`` threshold that adds at most one point of false emergencies
+    on real words to the engine's own (PocketSphinx hears some real words as "help" at 10
+    dB by itself; an absolute limit then left the model's emergency class unused). The
+    model's emergency outranks the engine's commands while coaching, so it must also leave
+    the grammars' own commands in voices it never heard alone (at most 2 %)."""
+    engine_false = {k: figures(dev[k], engine_decider)["false_emergency"] for k in dev}
+    for cand in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99):
+        if model_hears_emergency(held["commands"], cand) <= 0.02 and all(
+            figures(dev[k], fused_decider(replace(t, emergency=cand), no_phrases))[
+                "false_emergency"
+            ]
+            <= engine_false[k] + 0.01
+            for k in ("clean", "snr10")
+        ):
+            return cand
+    return 0.999
 
 
 def model_hears_emergency(clips: list[Clip], threshold: float) -> float:
@@ -1184,14 +1280,29 @@ def fit_and_write(
 ) -> int:
     from voiceguide.content import load_grammars
 
-    arrays, temperature, fit_info = fit_head(x, y, g, args.seed)
-    head = head_of(arrays, temperature)
+    kept: dict[str, object] | None = None
+    if args.keep_answers is not None:
+        arrays, temperatures, kept = kept_answers(args.keep_answers)
+        fit_info = kept["fit"]
+    else:
+        arrays, temperatures, fit_info = fit_members(x, y, g, args.seed, args.members)
+    em_arrays, em_temperatures, em_fit_info = fit_members(
+        x, y, g, args.seed, args.emergency_members, args.emergency_weight, prefix="e"
+    )
+    arrays.update(em_arrays)
+    head = head_of(arrays, temperatures, em_temperatures)
     dev = {k: as_clips(head, v) for k, v in dev_items.items()}
     held = {k: as_clips(head, v) for k, v in held_items.items()}
     grammars = load_grammars("en")
     no_phrases = grammars.phrase_map("yes_no")
-    t, table = pick_thresholds(dev, held, no_phrases)
-    print("\n".join(table), flush=True)
+    table: list[str] | None = None
+    if kept is not None:
+        # The kept answers keep their thresholds; only the call-for-help one is new.
+        base = thresholds_of(SimpleNamespace(thresholds=kept["thresholds"]))  # type: ignore[arg-type]
+        t = replace(base, emergency=pick_emergency(dev, held, base, no_phrases))
+    else:
+        t, table = pick_thresholds(dev, held, no_phrases)
+        print("\n".join(table), flush=True)
     log(f"thresholds: {t}")
     results: dict[str, dict[str, dict[str, float]]] = {}
     for name, decide in (
@@ -1221,7 +1332,8 @@ def fit_and_write(
     seconds = time.perf_counter() - started
     meta = {
         "classes": list(CLASSES),
-        "temperature": temperature,
+        "temperatures": temperatures,
+        "emergency_temperatures": em_temperatures,
         "thresholds": {
             "no": t.no,
             "yes": t.yes,
@@ -1235,8 +1347,11 @@ def fit_and_write(
         "npz_sha256": hashlib.sha256(blob).hexdigest(),
         "trained": datetime.date.today().isoformat(),
         "seed": args.seed,
+        "arguments": f"--seed {args.seed}",
+        "emergency_weight": args.emergency_weight,
         "training_segments": {c: int((y == i).sum()) for i, c in enumerate(CLASSES)},
         "fit": fit_info,
+        "emergency_fit": em_fit_info,
         "dev_figures": results,
         "held_out_voices": {
             "bases": HELD_OUT_BASES,
@@ -1247,8 +1362,12 @@ def fit_and_write(
         "training_words": {"hard_negatives": HARD_NEGATIVES, "emergency": EMERGENCY},
         "training_seconds": round(seconds),
     }
+    if kept is not None:
+        meta["answers_kept_from"] = kept["origin"]
+        meta["arguments"] += f" --keep-answers {shown(args.keep_answers)}"
     (args.out / "head.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
-    (args.out / "tradeoff.md").write_text("\n".join(table) + "\n", encoding="utf-8")
+    if table is not None:  # else the kept answers' table stands (their thresholds do)
+        (args.out / "tradeoff.md").write_text("\n".join(table) + "\n", encoding="utf-8")
     write_card(args.out / "MODEL_CARD.md", meta, len(blob))
     log(f"wrote {args.out} ({len(blob)} bytes of weights) in {seconds:.0f} s")
     return 0
@@ -1268,21 +1387,49 @@ def write_card(path: Path, meta: dict[str, object], size: int) -> None:
             )
     held = meta["held_out_voices"]
     assert isinstance(held, dict)
+    temps, em_temps = meta["temperatures"], meta["emergency_temperatures"]
+    assert isinstance(temps, list) and isinstance(em_temps, list)
+    shape = (
+        f"one hidden layer of {HIDDEN} ReLU units over six embedding steps (1.19 s) plus "
+        "their mean and maximum, softmax out, temperature-calibrated"
+    )
+    kept = meta.get("answers_kept_from")
+    if isinstance(kept, dict):
+        answers = (
+            f"{len(temps)} answer member{'s' if len(temps) > 1 else ''} (every class "
+            f"but the call for help) kept unchanged from the head trained {kept['trained']} "
+            f"with `--seed {kept['seed']}` (head.npz SHA-256 {str(kept['npz_sha256'])[:12]}), "
+            f"with its thresholds: {shape} (T = {', '.join(f'{t:.2f}' for t in temps)}); "
+            "tradeoff.md is the table they were picked from."
+        )
+    else:
+        answers = (
+            f"{len(temps)} MLPs fitted with seeds {meta['seed']} onwards and their "
+            f"probabilities averaged; each has {shape} (T = "
+            f"{', '.join(f'{t:.2f}' for t in temps)}), weights stored as int8 with a scale "
+            'per column; "other" weighs double in their fit.'
+        )
+    head_line = textwrap.fill(
+        f"- Head (this folder, `head.npz`, {size} bytes): {answers}", 88, subsequent_indent="  "
+    )
     path.write_text(
         f"""# Answer model: model card
 
 Classifies one utterance as yes / no / emergency / other / silence. Trained
-{meta["trained"]} by `scripts/train_answer_model.py --seed {meta["seed"]}`.
+{meta["trained"]} by `scripts/train_answer_model.py {meta["arguments"]}`.
 
 ## What it is
 - Front end: Google's speech embedding (Apache-2.0), the ONNX files `melspectrogram.onnx`
   and `embedding_model.onnx` that ship in PyPI's `openwakeword` 0.5.1, run with
   onnxruntime. They are a dependency, not part of this repository. None of that package's
   wake-word models is used.
-- Head (this folder, `head.npz`, {size} bytes): an MLP with one hidden layer of 128 ReLU
-  units over six embedding steps (1.19 s) plus their mean and maximum, softmax out,
-  temperature-calibrated (T = {meta["temperature"]:.2f}). Longer utterances are scanned
-  every 160 ms; the decision takes the largest probability per class.
+{head_line}
+  The probability of a call for help is the average of {len(em_temps)} more such MLPs
+  (seeds {meta["seed"]} onwards, T = {", ".join(f"{t:.2f}" for t in em_temps)}), fitted
+  with calls for help
+  weighing {meta["emergency_weight"]}: they hear more of them, but take espeak-ng's
+  "snow" for "no", so they decide nothing else. Longer utterances are scanned every
+  160 ms; the decision takes the largest probability per class.
 - Thresholds and the fusion rule (`voiceguide/speech/fusion.py`): {meta["thresholds"]}.
   `silence`: a command PocketSphinx accepted is vetoed as noise where every segment is
   silence at least this sure (never a call for help, a pain word or "stop").
@@ -1340,7 +1487,33 @@ def main() -> int:
         help="Speech Commands pool with train/ and dev/ (default ../shared/...)",
     )
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--members",
+        type=int,
+        default=MEMBERS,
+        help=f"heads fitted with seeds SEED, SEED+1, ... and averaged (default {MEMBERS})",
+    )
+    ap.add_argument(
+        "--emergency-members",
+        type=int,
+        default=EMERGENCY_MEMBERS,
+        help="heads whose average alone gives the call-for-help probability (0: none, "
+        f"the members give it; default {EMERGENCY_MEMBERS})",
+    )
+    ap.add_argument(
+        "--emergency-weight",
+        type=float,
+        default=EMERGENCY_WEIGHT,
+        help=f"weight of the calls for help in those heads' fit (default {EMERGENCY_WEIGHT})",
+    )
     ap.add_argument("--out", type=Path, default=HEAD_DIR, help="where the head is written")
+    ap.add_argument(
+        "--keep-answers",
+        type=Path,
+        metavar="DIR",
+        help="keep the answer members and thresholds of the head in DIR (e.g. the shipped "
+        "one) and fit only the emergency members and their threshold",
+    )
     ap.add_argument("--only-data", action="store_true", help="embed the data sets and stop")
     ap.add_argument(
         "--no-live-cuts",
@@ -1349,6 +1522,13 @@ def main() -> int:
         help="train on whole-clip segments only (the session-5 recipe), for comparison",
     )
     args = ap.parse_args()
+    if not 1 <= args.members <= MAX_MEMBERS or not 0 <= args.emergency_members <= MAX_MEMBERS:
+        print(
+            f"train_answer_model: --members must be 1 to {MAX_MEMBERS}, "
+            f"--emergency-members 0 to {MAX_MEMBERS}",
+            file=sys.stderr,
+        )
+        return 2
     if not (args.pool / "train").is_dir() or not (args.pool / "dev").is_dir():
         print(f"train_answer_model: {args.pool} has no train/ and dev/ folders", file=sys.stderr)
         return 2

@@ -203,6 +203,81 @@ def test_a_damaged_head_is_refused(tmp_path: Path, damage: str) -> None:
         AnswerModel(folder)
 
 
+def rewritten_head(tmp_path: Path, change_arrays: object = None, **meta_changes: object) -> Path:
+    """A copy of the head with its arrays or JSON changed and its hash made to match, so
+    that only the loader's own checks can refuse it."""
+    import hashlib
+    import io
+    import json
+
+    folder = tmp_path / "head"
+    shutil.copytree(HEAD_DIR, folder)
+    with np.load(folder / "head.npz") as z:
+        arrays = dict(z)
+    if callable(change_arrays):
+        change_arrays(arrays)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    (folder / "head.npz").write_bytes(buf.getvalue())
+    meta = json.loads((folder / "head.json").read_text())
+    meta.update(meta_changes, npz_sha256=hashlib.sha256(buf.getvalue()).hexdigest())
+    (folder / "head.json").write_text(json.dumps(meta))
+    return folder
+
+
+def test_a_rewritten_but_unchanged_head_loads(tmp_path: Path) -> None:
+    """The helper below changes only what each case says (so the refusals are the
+    loader's checks, not the rewrite)."""
+    head = load_head(rewritten_head(tmp_path))
+    x = np.random.default_rng(0).normal(size=(3, head.members[0].mean.shape[0]))
+    assert np.allclose(head.probabilities(x), load_head().probabilities(x))
+
+
+def _nan_weight(a: dict[str, np.ndarray]) -> None:
+    a["e0_b0"] = a["e0_b0"].astype(np.float32)
+    a["e0_b0"][0] = np.nan
+
+
+def _unchained(a: dict[str, np.ndarray]) -> None:
+    a["e1_w1"] = a["e1_w1"][:-1]
+
+
+@pytest.mark.parametrize(
+    ("change", "meta", "why"),
+    [
+        (None, {"temperatures": [1.0] * 6}, "malformed"),  # a member more than stored
+        (None, {"emergency_temperatures": [1.0] * 6}, "malformed"),
+        (None, {"temperatures": []}, "malformed"),
+        (None, {"emergency_temperatures": [1.0, 1.0, 1.0, 1.0, 0.0]}, "temperature"),
+        (_nan_weight, {}, "non-finite"),
+        (_unchained, {}, "malformed"),
+        (None, {"classes": ["yes", "no", "other", "emergency", "silence"]}, "does not fit"),
+    ],
+)
+def test_a_head_with_a_matching_hash_but_bad_content_is_refused(
+    tmp_path: Path, change: object, meta: dict[str, object], why: str
+) -> None:
+    with pytest.raises(AnswerModelUnavailable, match=why):
+        load_head(rewritten_head(tmp_path, change, **meta))
+
+
+def test_the_head_averages_its_members() -> None:
+    """Every class but "emergency" is the members' average; "emergency" is the emergency
+    members' average alone."""
+    head = load_head()
+    assert len(head.members) >= 1 and len(head.emergency_members) >= 2
+    x = np.random.default_rng(1).normal(size=(4, head.members[0].mean.shape[0]))
+    each = [m.probabilities(x) for m in head.members]
+    em = np.mean([m.probabilities(x) for m in head.emergency_members], axis=0)
+    got = head.probabilities(x)
+    i = CLASSES.index("emergency")
+    rest = [c for c in range(len(CLASSES)) if c != i]
+    assert np.allclose(got[:, rest], np.mean(each, axis=0)[:, rest], atol=1e-6)
+    assert np.allclose(got[:, i], em[:, i], atol=1e-6)
+    ems = [m.probabilities(x) for m in head.emergency_members]
+    assert not np.allclose(ems[0], ems[1])  # the members differ: different seeds
+
+
 @pytest.fixture
 def broken_embedding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = damaged_copy(tmp_path, "embedding_model.onnx")
@@ -331,3 +406,49 @@ def test_the_recognizer_is_named_as_it_will_listen_before_it_has_loaded() -> Non
     assert auto.name == ("pocketsphinx + answer model" if AUTO_FUSES else "pocketsphinx")
     assert other_engine(fused.name) == "vosk"
     assert other_engine("vosk + answer model") == other_engine("vosk") == "pocketsphinx"
+
+
+def test_kept_answers_are_the_heads_own_members_in_either_format(tmp_path: Path) -> None:
+    # `train_answer_model.py --keep-answers` is how the shipped head was made: it must hand
+    # back the answer members unchanged, from this head or from a single head of sessions
+    # 5-7 (bare ``w0``..., one ``temperature``), and refuse a head whose hash is wrong.
+    import hashlib
+    import importlib.util
+    import json
+    import sys
+
+    spec = importlib.util.spec_from_file_location(
+        "train_answer_model", HEAD_DIR.parents[2] / "scripts/train_answer_model.py"
+    )
+    assert spec is not None and spec.loader is not None
+    train = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = train  # its dataclasses look their module up there
+    spec.loader.exec_module(train)
+    meta = json.loads((HEAD_DIR / "head.json").read_text())
+    arrays, temps, kept = train.kept_answers(HEAD_DIR)
+    with np.load(HEAD_DIR / "head.npz") as z:
+        own = {k: z[k] for k in z.files if k.startswith("m")}
+    assert arrays.keys() == own.keys() and all(np.array_equal(arrays[k], own[k]) for k in own)
+    assert temps == meta["temperatures"] and kept["thresholds"] == meta["thresholds"]
+
+    single = tmp_path / "single"
+    single.mkdir()
+    np.savez(single / "head.npz", **{k[len("m0_") :]: v for k, v in own.items() if "m0_" in k})
+    blob = (single / "head.npz").read_bytes()
+    old = {
+        "temperature": temps[0],
+        "thresholds": meta["thresholds"],
+        "trained": "2026-11-20",
+        "seed": 3,
+        "fit": {},
+        "npz_sha256": hashlib.sha256(blob).hexdigest(),
+    }
+    (single / "head.json").write_text(json.dumps(old))
+    arrays1, temps1, kept1 = train.kept_answers(single)
+    m0 = {k: v for k, v in own.items() if k.startswith("m0_")}
+    assert arrays1.keys() == m0.keys() and all(np.array_equal(arrays1[k], m0[k]) for k in m0)
+    assert temps1 == [temps[0]] and kept1["origin"]["seed"] == 3
+
+    (single / "head.npz").write_bytes(blob[:-1] + bytes([blob[-1] ^ 1]))
+    with pytest.raises(SystemExit, match="does not match its hash"):
+        train.kept_answers(single)

@@ -89,8 +89,8 @@ def segment_features(embedding: SpeechEmbedding, samples: Int16) -> Floats:
 
 
 @dataclass(frozen=True)
-class Head:
-    """A small MLP (ReLU hidden layers, softmax out) with its input scaling and the
+class Member:
+    """One small MLP (ReLU hidden layers, softmax out) with its input scaling and the
     temperature that calibrates it."""
 
     mean: Floats
@@ -98,8 +98,6 @@ class Head:
     weights: tuple[Floats, ...]
     biases: tuple[Floats, ...]
     temperature: float
-    classes: tuple[str, ...]
-    thresholds: dict[str, float]
 
     def probabilities(self, x: Floats) -> Floats:
         h = (np.asarray(x, dtype=np.float32) - self.mean) / self.scale
@@ -112,6 +110,58 @@ class Head:
         e = np.exp(z)
         p: Floats = (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
         return p
+
+
+def averaged(members: tuple[Member, ...], x: Floats) -> Floats:
+    p: Floats = np.mean([m.probabilities(x) for m in members], axis=0, dtype=np.float32)
+    return p
+
+
+EMERGENCY = CLASSES.index("emergency")
+
+
+@dataclass(frozen=True)
+class Head:
+    """Members fitted with different seeds, their probabilities averaged: one fit's
+    quirks (a seed that hears calls for help less, or takes one more word for "no") count
+    for less. Where ``emergency_members`` are given, the call-for-help probability is
+    theirs alone: fitted with calls for help weighing more, they hear more of them, but
+    took espeak-ng's "snow" for "no", so they decide nothing else (BENCHMARKS.md,
+    session 8)."""
+
+    members: tuple[Member, ...]
+    classes: tuple[str, ...]
+    thresholds: dict[str, float]
+    emergency_members: tuple[Member, ...] = ()
+
+    def probabilities(self, x: Floats) -> Floats:
+        p = averaged(self.members, x)
+        if self.emergency_members:
+            p[:, EMERGENCY] = averaged(self.emergency_members, x)[:, EMERGENCY]
+        return p
+
+
+#: More members than this is a damaged file, not a head.
+MAX_MEMBERS = 16
+
+
+def member_arrays(prefix: str, z: dict[str, npt.NDArray[np.generic]], temperature: float) -> Member:
+    """The member stored under ``prefix`` in ``head.npz``. A weight matrix may be stored
+    as int8 with a scale per column (``w0`` and ``w0_scale``), or as float16/32."""
+
+    def weight(i: int) -> Floats:
+        w = z[f"{prefix}w{i}"].astype(np.float32)
+        scale = z.get(f"{prefix}w{i}_scale")
+        return w if scale is None else w * scale.astype(np.float32)
+
+    layers = int(z[f"{prefix}layers"])
+    return Member(
+        mean=z[f"{prefix}mean"].astype(np.float32),
+        scale=z[f"{prefix}scale"].astype(np.float32),
+        weights=tuple(weight(i) for i in range(layers)),
+        biases=tuple(z[f"{prefix}b{i}"].astype(np.float32) for i in range(layers)),
+        temperature=temperature,
+    )
 
 
 def load_head(folder: Path = HEAD_DIR) -> Head:
@@ -128,26 +178,34 @@ def load_head(folder: Path = HEAD_DIR) -> Head:
     try:
         import io
 
+        temperatures = [float(t) for t in meta["temperatures"]]
+        emergency_temperatures = [float(t) for t in meta.get("emergency_temperatures", [])]
+        if not 1 <= len(temperatures) <= MAX_MEMBERS or len(emergency_temperatures) > MAX_MEMBERS:
+            raise ValueError(f"{len(temperatures)} + {len(emergency_temperatures)} members")
         with np.load(io.BytesIO(blob), allow_pickle=False) as z:
-            layers = int(z["layers"])
-            head = Head(
-                mean=z["mean"].astype(np.float32),
-                scale=z["scale"].astype(np.float32),
-                weights=tuple(z[f"w{i}"].astype(np.float32) for i in range(layers)),
-                biases=tuple(z[f"b{i}"].astype(np.float32) for i in range(layers)),
-                temperature=float(meta["temperature"]),
-                classes=tuple(meta["classes"]),
-                thresholds={k: float(v) for k, v in meta["thresholds"].items()},
-            )
+            arrays = dict(z)
+        head = Head(
+            members=tuple(member_arrays(f"m{k}_", arrays, t) for k, t in enumerate(temperatures)),
+            classes=tuple(meta["classes"]),
+            thresholds={k: float(v) for k, v in meta["thresholds"].items()},
+            emergency_members=tuple(
+                member_arrays(f"e{k}_", arrays, t) for k, t in enumerate(emergency_temperatures)
+            ),
+        )
     except (KeyError, ValueError, TypeError) as exc:
         raise AnswerModelUnavailable(f"the answer model's head is malformed: {exc}") from None
     probe = features(np.zeros((SEGMENT_EMBEDDINGS, EMBEDDING_DIM), np.float32))
-    if head.classes != CLASSES or head.mean.shape != (probe.shape[1],):
-        raise AnswerModelUnavailable("the answer model's head does not fit this code")
-    if not all(np.isfinite(a).all() for a in (*head.weights, *head.biases, head.mean)):
-        raise AnswerModelUnavailable("the answer model's head holds non-finite numbers")
-    if not 0 < head.temperature < 100:
-        raise AnswerModelUnavailable("the answer model's head has a bad temperature")
+    for m in head.members + head.emergency_members:
+        if head.classes != CLASSES or m.mean.shape != (probe.shape[1],):
+            raise AnswerModelUnavailable("the answer model's head does not fit this code")
+        if not all(np.isfinite(a).all() for a in (*m.weights, *m.biases, m.mean, m.scale)):
+            raise AnswerModelUnavailable("the answer model's head holds non-finite numbers")
+        if not 0 < m.temperature < 100:
+            raise AnswerModelUnavailable("the answer model's head has a bad temperature")
+    try:
+        head.probabilities(probe)
+    except ValueError as exc:  # layer shapes that do not chain
+        raise AnswerModelUnavailable(f"the answer model's head is malformed: {exc}") from None
     return head
 
 
