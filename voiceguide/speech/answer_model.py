@@ -127,7 +127,8 @@ class Head:
     for less. Where ``emergency_members`` are given, the call-for-help probability is
     theirs alone: fitted with calls for help weighing more, they hear more of them, but
     took espeak-ng's "snow" for "no", so they decide nothing else (BENCHMARKS.md,
-    session 8)."""
+    sessions 8 and 9). The shipped head: session 6's one answer member, five emergency
+    members."""
 
     members: tuple[Member, ...]
     classes: tuple[str, ...]
