@@ -276,6 +276,17 @@ def command_phrases() -> list[str]:
     return sorted(p for p in out if not DISJOINT & set(p.split()))
 
 
+def answer_phrases() -> list[str]:
+    """The grammars' other ways to answer ("nope", "i don't think so", "definitely not"...):
+    held out, to count how many the model takes for a call for help (session 6's head took
+    31 of 110 such "no"s in five espeak-ng voices for one; BENCHMARKS.md, session 9); with
+    --other-answers, also in the emergency members' fit, as "other"."""
+    from voiceguide.content import load_grammars
+
+    phrases = load_grammars("en").phrases
+    return sorted({p for i in ("yes", "no") for p in phrases[i]} - {*SYNTH_YES, *SYNTH_NO})
+
+
 #: Voice/speed/pitch draws per command phrase (whole and cut as live).
 SYNTH_PER_COMMAND = 12
 SYNTH_YES = ["yes"]
@@ -1268,6 +1279,24 @@ def training_sets(
     return x, y, g, s
 
 
+def answers_as_other(
+    pool_seed: int, embedding: SpeechEmbedding
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``answer_phrases`` in training voices, whole and cut as live, labelled "other"."""
+    rng = np.random.default_rng(pool_seed + 6)
+    bank = noise_bank(rng)
+    variants = espeak_variants()
+    texts = answer_phrases()
+    whole = list(synth_examples("other", texts, SYNTH_PER_COMMAND, 1, rng, bank, variants))
+    live = list(
+        synth_examples(
+            "other", texts, SYNTH_PER_COMMAND, 1, rng, bank, variants, load_content("en")
+        )
+    )
+    x, y, g, _ = embed_set("answers", whole + live, pool_seed + 6, embedding, cut=True)
+    return x, y, g
+
+
 def fit_and_write(
     args: argparse.Namespace,
     x: np.ndarray,
@@ -1277,6 +1306,7 @@ def fit_and_write(
     dev_items: dict[str, list[tuple[str, list[PieceEval]]]],
     held_items: dict[str, list[tuple[str, list[PieceEval]]]],
     started: float,
+    extra: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
 ) -> int:
     from voiceguide.content import load_grammars
 
@@ -1286,8 +1316,14 @@ def fit_and_write(
         fit_info = kept["fit"]
     else:
         arrays, temperatures, fit_info = fit_members(x, y, g, args.seed, args.members)
+    # With --other-answers the emergency members also hear the grammars' other answers,
+    # as "other" (``extra``): fewer of them taken for a call for help, fewer calls for help
+    # heard too (BENCHMARKS.md, session 9), so not in the shipped head.
+    ex, ey, eg = x, y, g
+    if extra is not None:
+        ex, ey, eg = (np.concatenate([a, b]) for a, b in zip((x, y, g), extra, strict=True))
     em_arrays, em_temperatures, em_fit_info = fit_members(
-        x, y, g, args.seed, args.emergency_members, args.emergency_weight, prefix="e"
+        ex, ey, eg, args.seed, args.emergency_members, args.emergency_weight, prefix="e"
     )
     arrays.update(em_arrays)
     head = head_of(arrays, temperatures, em_temperatures)
@@ -1322,8 +1358,20 @@ def fit_and_write(
     results["fused"]["held_out_commands_as_emergency"] = {
         "model": model_hears_emergency(held["commands"], t.emergency)
     }
+    results["fused"]["held_out_other_answers_as_emergency"] = {
+        "model": model_hears_emergency(held["other_answers"], t.emergency),
+        "fused_yes_no": sum(
+            answer(c, fused_decider(t, no_phrases)) is Intent.EMERGENCY
+            for c in held["other_answers"]
+        )
+        / len(held["other_answers"]),
+    }
     as_emergency = results["fused"]["held_out_commands_as_emergency"]["model"]
     log(f"held-out commands the model takes for a call for help: {as_emergency:.3f}")
+    log(
+        "held-out other answers taken for a call for help: "
+        f"{results['fused']['held_out_other_answers_as_emergency']}"
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
@@ -1365,6 +1413,8 @@ def fit_and_write(
     if kept is not None:
         meta["answers_kept_from"] = kept["origin"]
         meta["arguments"] += f" --keep-answers {shown(args.keep_answers)}"
+    if extra is not None:
+        meta["arguments"] += " --other-answers"
     (args.out / "head.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     if table is not None:  # else the kept answers' table stands (their thresholds do)
         (args.out / "tradeoff.md").write_text("\n".join(table) + "\n", encoding="utf-8")
@@ -1465,6 +1515,8 @@ These are the figures the thresholds were picked on; `bench asr` itself gives th
 up to the babble's draw.
 Held-out synthetic emergency phrases heard as emergency:
 {res["fused"]["held_out_emergency_recall"]}.
+Held-out synthetic other answers ("nope", "definitely not"...) taken for a call for help:
+{res["fused"]["held_out_other_answers_as_emergency"]}.
 
 ## Limits
 - English only. Trained on one-word real answers; "yes"/"no" inside a sentence is
@@ -1508,6 +1560,13 @@ def main() -> int:
     )
     ap.add_argument("--out", type=Path, default=HEAD_DIR, help="where the head is written")
     ap.add_argument(
+        "--other-answers",
+        action="store_true",
+        help="fit the emergency members on the grammars' other answers too, as 'other' "
+        '("nope", "definitely not"...; not in the shipped head: it hears fewer calls '
+        "for help)",
+    )
+    ap.add_argument(
         "--keep-answers",
         type=Path,
         metavar="DIR",
@@ -1548,12 +1607,14 @@ def main() -> int:
         "negatives": held_out_examples(HARD_NEGATIVES[:40], 4, args.seed + 8),
         "answers": held_out_examples(["no"], 48, args.seed + 9),
         "commands": held_out_examples(command_phrases(), 2, args.seed + 10),
+        "other_answers": held_out_examples(answer_phrases(), 3, args.seed + 11),
     }
     held_feats = {k: eval_features(f"held-{k}", v, embedding, args.seed) for k, v in held.items()}
     if args.only_data:
         log(f"data ready in {time.perf_counter() - started:.0f} s")
         return 0
-    return fit_and_write(args, x, y, g, s, dev, held_feats, started)
+    extra = answers_as_other(args.seed, embedding) if args.other_answers else None
+    return fit_and_write(args, x, y, g, s, dev, held_feats, started, extra)
 
 
 if __name__ == "__main__":
