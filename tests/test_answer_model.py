@@ -22,6 +22,7 @@ from voiceguide.speech import embedding_engine
 from voiceguide.speech.answer_model import (
     CLASSES,
     HEAD_DIR,
+    MAX_MEMBERS,
     AnswerModel,
     AnswerModelUnavailable,
     load_head,
@@ -242,6 +243,12 @@ def _unchained(a: dict[str, np.ndarray]) -> None:
     a["e1_w1"] = a["e1_w1"][:-1]
 
 
+def _too_many_emergency_members(a: dict[str, np.ndarray]) -> None:
+    # Whole members, each loadable: only the count says the file is not a head.
+    for k in range(MAX_MEMBERS + 1):
+        a.update({n.replace("e0_", f"e{k}_", 1): v for n, v in list(a.items()) if n[:3] == "e0_"})
+
+
 @pytest.mark.parametrize(
     ("change", "meta", "why"),
     [
@@ -251,6 +258,11 @@ def _unchained(a: dict[str, np.ndarray]) -> None:
         (None, {"emergency_temperatures": [1.0, 1.0, 1.0, 1.0, 0.0]}, "temperature"),
         (_nan_weight, {}, "non-finite"),
         (_unchained, {}, "malformed"),
+        (
+            _too_many_emergency_members,
+            {"emergency_temperatures": [1.0] * (MAX_MEMBERS + 1)},
+            f"1 \\+ {MAX_MEMBERS + 1} members",
+        ),
         (None, {"classes": ["yes", "no", "other", "emergency", "silence"]}, "does not fit"),
     ],
 )
