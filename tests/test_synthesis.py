@@ -43,11 +43,15 @@ def _driver_writes_empty(
 
 def test_an_empty_render_is_tried_again(monkeypatch: pytest.MonkeyPatch) -> None:
     synth = Synthesizer(probe=False)
-    asked = _driver_writes_empty(synth, times=RENDER_TRIES - 1, monkeypatch=monkeypatch)
+    # The real driver races too, now and then (the start-up render, or any other): one
+    # try is left spare for it, and only what this render added is counted.
+    before = synth.empty_renders
+    injected = RENDER_TRIES - 2
+    asked = _driver_writes_empty(synth, times=injected, monkeypatch=monkeypatch)
     pcm = synth.render("Stay still and call for help.")
     assert pcm.seconds > 1.0 and abs(pcm.samples).max() > 1000
-    assert len(asked) == RENDER_TRIES
-    assert synth.empty_renders == RENDER_TRIES - 1
+    retried = synth.empty_renders - before
+    assert retried >= injected and len(asked) == retried + 1  # every empty one tried again
 
 
 def test_an_engine_that_only_writes_empty_files_is_reported_not_played_as_silence(

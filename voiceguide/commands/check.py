@@ -28,7 +28,8 @@ how to fix it:
                (FAIL: the recognizer falls back to PocketSphinx's stricter rejection)
   microphone   an input device exists and opens
   speaker      an output device exists and opens
-  loopback     the speaker's sound, heard by the microphone, is recognized
+  loopback     a yes played on the speaker (prompts/<lang>/demo.toml's loopback line,
+               one try per voice listed there) is recognized through the microphone
                (INFO when the microphone cannot hear the speaker, e.g. headphones)
 The exit code is 0 when nothing failed. Without audio devices, `voiceguide demo` and
 `voiceguide run --text` still work; check says so.
