@@ -53,7 +53,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from types import SimpleNamespace
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -87,7 +87,7 @@ from voiceguide.speech.answer_model import (  # noqa: E402
     segment_features,
 )
 from voiceguide.speech.embedding_engine import SpeechEmbedding  # noqa: E402
-from voiceguide.speech.fused import combine, evidence, thresholds_of  # noqa: E402
+from voiceguide.speech.fused import combine, evidence, thresholds_from  # noqa: E402
 from voiceguide.speech.fusion import EngineNo, ModelEvidence, Thresholds, fuse, vetoed  # noqa: E402
 from voiceguide.speech.recognizer import Recognition  # noqa: E402
 
@@ -1269,14 +1269,25 @@ def training_sets(
         ]
     commands = command_phrases()
     log(f"{len(commands)} command phrases of the grammars as 'other'")
-    spoken = list(synth_examples("other", commands, SYNTH_PER_COMMAND, 1, rng, bank, variants))
-    if live_cuts:
-        spoken += synth_examples(
-            "other", commands, SYNTH_PER_COMMAND, 1, rng, bank, variants, content
-        )
+    spoken = phrases_as_other(commands, rng, bank, variants, content if live_cuts else None)
     parts.append(embed_set("commands", spoken, seed + 5, embedding, cut=live_cuts))
     x, y, g, s = (np.concatenate([p[i] for p in parts]) for i in range(4))
     return x, y, g, s
+
+
+def phrases_as_other(
+    texts: list[str],
+    rng: np.random.Generator,
+    bank: dict[str, list[np.ndarray]],
+    variants: list[str],
+    live: Content | None,
+) -> list[Example]:
+    """``texts`` as "other", SYNTH_PER_COMMAND draws each, whole and (given ``live``)
+    once more cut as live."""
+    out = list(synth_examples("other", texts, SYNTH_PER_COMMAND, 1, rng, bank, variants))
+    if live is not None:
+        out += synth_examples("other", texts, SYNTH_PER_COMMAND, 1, rng, bank, variants, live)
+    return out
 
 
 def answers_as_other(
@@ -1286,14 +1297,8 @@ def answers_as_other(
     rng = np.random.default_rng(pool_seed + 6)
     bank = noise_bank(rng)
     variants = espeak_variants()
-    texts = answer_phrases()
-    whole = list(synth_examples("other", texts, SYNTH_PER_COMMAND, 1, rng, bank, variants))
-    live = list(
-        synth_examples(
-            "other", texts, SYNTH_PER_COMMAND, 1, rng, bank, variants, load_content("en")
-        )
-    )
-    x, y, g, _ = embed_set("answers", whole + live, pool_seed + 6, embedding, cut=True)
+    spoken = phrases_as_other(answer_phrases(), rng, bank, variants, load_content("en"))
+    x, y, g, _ = embed_set("answers", spoken, pool_seed + 6, embedding, cut=True)
     return x, y, g
 
 
@@ -1334,7 +1339,7 @@ def fit_and_write(
     table: list[str] | None = None
     if kept is not None:
         # The kept answers keep their thresholds; only the call-for-help one is new.
-        base = thresholds_of(SimpleNamespace(thresholds=kept["thresholds"]))  # type: ignore[arg-type]
+        base = thresholds_from(cast(dict[str, float], kept["thresholds"]))
         t = replace(base, emergency=pick_emergency(dev, held, base, no_phrases))
     else:
         t, table = pick_thresholds(dev, held, no_phrases)

@@ -196,8 +196,10 @@ def load_head(folder: Path = HEAD_DIR) -> Head:
     except (KeyError, ValueError, TypeError) as exc:
         raise AnswerModelUnavailable(f"the answer model's head is malformed: {exc}") from None
     probe = features(np.zeros((SEGMENT_EMBEDDINGS, EMBEDDING_DIM), np.float32))
+    if head.classes != CLASSES:
+        raise AnswerModelUnavailable("the answer model's head does not fit this code")
     for m in head.members + head.emergency_members:
-        if head.classes != CLASSES or m.mean.shape != (probe.shape[1],):
+        if m.mean.shape != (probe.shape[1],):
             raise AnswerModelUnavailable("the answer model's head does not fit this code")
         if not all(np.isfinite(a).all() for a in (*m.weights, *m.biases, m.mean, m.scale)):
             raise AnswerModelUnavailable("the answer model's head holds non-finite numbers")

@@ -31,7 +31,11 @@ from voiceguide.speech.rejection import RejectionSettings
 
 
 def thresholds_of(model: AnswerModel) -> Thresholds:
-    t = model.thresholds
+    return thresholds_from(model.thresholds)
+
+
+def thresholds_from(t: Mapping[str, float]) -> Thresholds:
+    """The rule's thresholds as ``head.json`` stores them."""
     return Thresholds(
         no=t["no"],
         yes=t["yes"],
