@@ -82,3 +82,18 @@ def test_bench_on_real_voices_is_safe_and_lets_a_no_through() -> None:
     # Safe by rejecting everything is not safe: a healthy person must get through.
     assert isinstance(result["accept_no"], float) and result["accept_no"] >= ACCEPT_FLOOR
     assert isinstance(result["accept_yes"], float) and result["accept_yes"] >= ACCEPT_FLOOR
+
+
+def test_the_babble_is_the_same_whatever_this_process_said_before() -> None:
+    """Every noisy figure is measured over this babble: espeak-ng's output depends on what
+    its process rendered before, and the noisy figures moved between runs because of it."""
+    from voiceguide.bench.asr import babble
+    from voiceguide.speech.synthesis import Synthesizer
+
+    first = babble(3)
+    synth = Synthesizer(probe=False)
+    for voice, rate in (("gmw/en-us+m3", 1.3), ("gmw/en-gb-scotland+f4", 0.7)):
+        synth.render("something else entirely", voice=voice, rate=rate)
+    again = babble(3)
+    assert len(first) > 16000 and int(abs(first).max()) > 1000
+    assert len(again) == len(first) and (again == first).all()

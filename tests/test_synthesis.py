@@ -7,9 +7,10 @@ import wave
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from voiceguide.speech.synthesis import RENDER_TRIES, SynthesisUnavailable, Synthesizer
+from voiceguide.speech.synthesis import RENDER_TRIES, Pcm, SynthesisUnavailable, Synthesizer
 
 pytestmark = pytest.mark.skipif(
     shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (scripts/setup)"
@@ -69,3 +70,39 @@ def test_text_without_words_is_not_retried(monkeypatch: pytest.MonkeyPatch) -> N
     asked = _driver_writes_empty(synth, times=10, monkeypatch=monkeypatch)
     synth.render("...")
     assert len(asked) == 1
+
+
+def _pitch_hz(pcm: Pcm) -> float:
+    """Median pitch over the loud 40 ms frames (autocorrelation, 70-400 Hz)."""
+    x, sr = pcm.samples.astype(np.float64), pcm.sample_rate
+    n = int(0.04 * sr)
+    lo, hi = sr // 400, sr // 70
+    found = []
+    for i in range(0, len(x) - n, n):
+        w = x[i : i + n] - x[i : i + n].mean()
+        if np.sqrt(np.mean(w**2)) < 500:
+            continue
+        ac = np.correlate(w, w, "full")[n - 1 :]
+        found.append(sr / (lo + int(np.argmax(ac[lo:hi]))))
+    return float(np.median(found))
+
+
+def test_every_render_has_its_own_rate_and_voice_whatever_came_before() -> None:
+    """What "slower" and the voices are heard as: pyttsx3 2.99 queues a setting where a
+    busy espeak-ng could cancel it, and a sentence then came out at the previous render's
+    rate or voice (about one render in three when they alternate)."""
+    synth = Synthesizer(probe=False)
+    text = "we walked along the river"
+    seconds: dict[float, list[float]] = {}
+    for i in range(24):
+        rate = (1.0, 1.5, 0.6)[i % 3]
+        synth._cache.clear()  # every one rendered, none reused
+        seconds.setdefault(rate, []).append(synth.render(text, rate=rate).seconds)
+    slow, normal, fast = (seconds[r] for r in (0.6, 1.0, 1.5))
+    assert max(fast) < min(normal) and max(normal) < min(slow), seconds
+    pitches: dict[str, list[float]] = {}
+    for i in range(12):
+        voice = ("gmw/en-us+f5", "gmw/en-us+m3")[i % 2]
+        synth._cache.clear()
+        pitches.setdefault(voice, []).append(_pitch_hz(synth.render(text, voice=voice)))
+    assert max(pitches["gmw/en-us+m3"]) < 150 < min(pitches["gmw/en-us+f5"]), pitches

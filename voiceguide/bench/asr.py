@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import sys
 import zlib
 from collections import Counter
@@ -51,6 +52,8 @@ Float = npt.NDArray[np.float64]
 #: Generated non-speech clips when a folder has no _silence_.
 DEFAULT_SILENCE = 99
 METHODS = ("live", "whole")
+#: Rendering four sentences takes about a second; this only bounds a wedged engine.
+BABBLE_TIMEOUT_S = 120
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +135,27 @@ def noise_stretch(noise: Int16, n: int, rng: np.random.Generator) -> Float:
 
 
 def babble(seed: int) -> Int16:
-    """Several synthetic voices talking over each other."""
+    """Several synthetic voices talking over each other, the same on every run.
+
+    Rendered in a fresh process: espeak-ng's output depends on what its process rendered
+    before (the same words came out a few samples apart, with different noise), so babble
+    rendered after other speech differed from run to run, and so did every noisy figure.
+    """
+    code = (
+        "import sys; from voiceguide.bench.asr import render_babble; "
+        "sys.stdout.buffer.write(render_babble(int(sys.argv[1])).tobytes())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(seed)], capture_output=True, timeout=BABBLE_TIMEOUT_S
+    )
+    if done.returncode != 0:
+        lines = done.stderr.decode(errors="replace").strip().splitlines()
+        raise RuntimeError(f"babble: {lines[-1] if lines else f'exit {done.returncode}'}")
+    return np.frombuffer(done.stdout, dtype=np.int16).copy()
+
+
+def render_babble(seed: int) -> Int16:
+    """``babble`` in this process (its output depends on what was rendered before)."""
     from voiceguide.speech.synthesis import Synthesizer
 
     synth = Synthesizer()

@@ -23,6 +23,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -39,6 +40,11 @@ MIN_RATE, MAX_RATE = 0.5, 1.6
 #: render in 60 on a loaded machine; measured with two busy threads). It is all or
 #: nothing, never a cut-off sentence, so an empty render is simply tried again.
 RENDER_TRIES = 4
+#: A setting is taken in microseconds; this only bounds a wedged engine.
+SETTLE_TIMEOUT_S = 2.0
+#: pyttsx3 gives every Synthesizer of a process the same engine (and libespeak-ng has one
+#: voice and rate at a time): renders of the guide and of a simulated user take turns.
+_ENGINE_LOCK = threading.Lock()
 
 
 class SynthesisUnavailable(RuntimeError):
@@ -203,6 +209,15 @@ def _quiet_stdout() -> Iterator[None]:
         yield
 
 
+def _espeak_binding(engine: Any) -> Any:
+    """pyttsx3's own ctypes binding of libespeak-ng, when the engine runs on it."""
+    if type(engine.proxy._driver).__module__ != "pyttsx3.drivers.espeak":
+        return None
+    from pyttsx3.drivers import _espeak
+
+    return _espeak
+
+
 class Synthesizer:
     def __init__(self, voice: str | None = None, probe: bool = True) -> None:
         if probe:
@@ -224,7 +239,7 @@ class Synthesizer:
                 f"the speech engine did not start ({exc}); "
                 "install espeak-ng: apt-get install espeak-ng libespeak-ng1"
             ) from None
-        self._lock = threading.Lock()
+        self._espeak = _espeak_binding(self._engine)
         self._cache: OrderedDict[tuple[str, str, float], Pcm] = OrderedDict()
         self._cached_bytes = 0
         self._cache_lock = threading.Lock()
@@ -257,11 +272,9 @@ class Synthesizer:
             if hit is not None:
                 self._cache.move_to_end(key)
                 return hit
-        with self._lock:
+        with _ENGINE_LOCK:
             started = time.perf_counter()
-            if voice:
-                self._engine.setProperty("voice", voice)
-            self._engine.setProperty("rate", int(BASE_WPM * rate))
+            self._settle(voice, int(BASE_WPM * rate))
             pcm = self._render_file(text)
             tries = 1
             while not len(pcm.samples) and any(c.isalnum() for c in text):
@@ -281,6 +294,29 @@ class Synthesizer:
                 _, old = self._cache.popitem(last=False)
                 self._cached_bytes -= old.samples.nbytes
         return pcm
+
+    def _settle(self, voice: str | None, wpm: int) -> None:
+        """Give the voice and the rate to the engine, taken before the next render.
+
+        pyttsx3 2.99 queues a setting behind its own end-of-loop step, which cancels
+        espeak-ng's command queue whenever espeak-ng has not finished with it yet: the
+        setting was then dropped and the sentence came out at the previous rate or voice
+        (a "slower" not heard; one render in three with rates alternating). On espeak-ng
+        the settings go straight to the library, and the render waits until it has taken
+        them, so there is nothing left in its queue to cancel.
+        """
+        espeak = self._espeak
+        if espeak is None:  # another platform's driver: its own queue, in order
+            if voice:
+                self._engine.setProperty("voice", voice)
+            self._engine.setProperty("rate", wpm)
+            return
+        if voice:
+            espeak.SetVoiceByName(voice.encode())
+        espeak.SetParameter(espeak.RATE, wpm, 0)
+        give_up = time.monotonic() + SETTLE_TIMEOUT_S
+        while espeak.IsPlaying() and time.monotonic() < give_up:
+            time.sleep(0.001)
 
     def _render_file(self, text: str) -> Pcm:
         # pyttsx3 can only render to a file: a private folder that lives for one render,
