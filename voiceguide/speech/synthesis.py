@@ -231,9 +231,11 @@ class Synthesizer:
                 f"pyttsx3 is not installed ({exc}); run scripts/setup"
             ) from None
         try:
-            with _quiet_stdout():
+            # Under the lock: a new engine resets libespeak-ng's voice and callback, which
+            # must not happen in the middle of another Synthesizer's render.
+            with _ENGINE_LOCK, _quiet_stdout():
                 self._engine = pyttsx3.init()
-            self._voices = {v.id for v in self._engine.getProperty("voices")}
+                self._voices = {v.id for v in self._engine.getProperty("voices")}
         except Exception as exc:
             raise SynthesisUnavailable(
                 f"the speech engine did not start ({exc}); "
