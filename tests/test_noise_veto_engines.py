@@ -4,7 +4,8 @@ by the fused recognizer as "noise".
 
 The seeds were found by searching the generator for clatter PocketSphinx accepts as a
 command where the answer model is sure it is silence (at or over head.json's
-``silence``), again for each new head (session 6: seeds 0-1208). Such clatter is rare:
+``silence``), again for each new head (session 10: seeds 0-1299, where PocketSphinx took
+109 clatters for a command; this head vetoes 2 of them, session 9's vetoed 6). Such clatter is rare:
 on dev's 99 generated non-speech clips, the three PocketSphinx took for "what" were
 "other" to the model, not silence (BENCHMARKS.md, "Session 6").
 """
@@ -29,9 +30,8 @@ def clatter(seed: int, level_db: float, seconds: float) -> np.ndarray:
 @pytest.mark.parametrize(
     ("seed", "level_db", "seconds", "grammar", "heard"),
     [
-        (751, -25.0, 0.3, "coaching", Intent.LOUDER),
-        (1208, -25.0, 0.3, "emergency", Intent.REPEAT),
-        (488, -25.0, 0.3, "emergency", Intent.REPEAT),
+        (757, -25.0, 0.3, "coaching", Intent.END),
+        (545, -25.0, 0.3, "emergency", Intent.END),
     ],
 )
 def test_clatter_pocketsphinx_takes_for_a_command_is_rejected_as_noise(
