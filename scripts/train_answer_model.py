@@ -1231,9 +1231,15 @@ def model_hears_emergency(clips: list[Clip], threshold: float) -> float:
     )
 
 
+#: Features, labels and groups of a set.
+Xyg = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
 def training_sets(
-    pool: Path, seed: int, embedding: SpeechEmbedding, live_cuts: bool = True
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    pool: Path, seed: int, embedding: SpeechEmbedding, live_cuts: bool = True, noisy: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Xyg | None]:
+    """Every member's training set, and the answer members' extra one (``NOISY_COPIES``;
+    None without live cuts or ``noisy``)."""
     rng = np.random.default_rng(seed)
     log("building the noise bank (hiss, hum, knocks, breaths, fans; babble)")
     bank = noise_bank(rng)
@@ -1287,19 +1293,14 @@ def training_sets(
     spoken = phrases_as_other(commands, rng, bank, variants, content if live_cuts else None)
     parts.append(embed_set("commands", spoken, seed + 5, embedding, cut=live_cuts))
     x, y, g, s = (np.concatenate([p[i] for p in parts]) for i in range(4))
-    return x, y, g, s
-
-
-def noisy_answers(
-    pool: Path, seed: int, embedding: SpeechEmbedding
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The answer members' extra segments: real clips cut as live under talk or noise
-    (``NOISY_COPIES``)."""
-    bank = noise_bank(np.random.default_rng(seed))  # the bank training_sets draws first
-    every = pool_examples(pool / "train", bank, NOISY_COPIES, load_content("en"), noisy=True)
-    kept = [e for i, e in enumerate(every) if e.label != "other" or i % NOISY_OTHER_EVERY == 0]
-    x, y, g, _ = embed_set("real-noisy", kept, seed + 6, embedding, cut=True)
-    return x, y, g
+    answers_only: Xyg | None = None
+    if live_cuts and noisy:
+        # Real clips cut as live under talk or noise, for the answer members only.
+        every = pool_examples(pool / "train", bank, NOISY_COPIES, content, noisy=True)
+        kept = [e for i, e in enumerate(every) if e.label != "other" or i % NOISY_OTHER_EVERY == 0]
+        nx, ny, ng, _ = embed_set("real-noisy", kept, seed + 6, embedding, cut=True)
+        answers_only = (nx, ny, ng)
+    return x, y, g, s, answers_only
 
 
 def phrases_as_other(
@@ -1327,9 +1328,6 @@ def answers_as_other(
     spoken = phrases_as_other(answer_phrases(), rng, bank, variants, load_content("en"))
     x, y, g, _ = embed_set("answers", spoken, pool_seed + 6, embedding, cut=True)
     return x, y, g
-
-
-Xyg = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def joined(base: Xyg, extra: Xyg | None) -> Xyg:
@@ -1650,7 +1648,9 @@ def main() -> int:
         return 2
     started = time.perf_counter()
     embedding = SpeechEmbedding()
-    x, y, g, s = training_sets(args.pool, args.seed, embedding, args.live_cuts)
+    # The noisy cuts are for answer members fitted here, not for kept ones.
+    noisy_cuts = args.noisy_cuts and args.keep_answers is None
+    x, y, g, s, noisy = training_sets(args.pool, args.seed, embedding, args.live_cuts, noisy_cuts)
     counts = {c: int((y == i).sum()) for i, c in enumerate(CLASSES)}
     log(f"training segments: {len(y)} {counts}")
     dev = {
@@ -1671,9 +1671,6 @@ def main() -> int:
         log(f"data ready in {time.perf_counter() - started:.0f} s")
         return 0
     extra = answers_as_other(args.seed, embedding) if args.other_answers else None
-    noisy = None
-    if args.noisy_cuts and args.live_cuts and args.keep_answers is None:
-        noisy = noisy_answers(args.pool, args.seed, embedding)
     return fit_and_write(args, x, y, g, s, dev, held_feats, started, extra, noisy)
 
 

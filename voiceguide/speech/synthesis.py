@@ -211,7 +211,7 @@ def _quiet_stdout() -> Iterator[None]:
 
 def _espeak_binding(engine: Any) -> Any:
     """pyttsx3's own ctypes binding of libespeak-ng, when the engine runs on it."""
-    if type(engine.proxy._driver).__module__ != "pyttsx3.drivers.espeak":
+    if getattr(engine, "driver_name", None) != "espeak":
         return None
     from pyttsx3.drivers import _espeak
 
