@@ -1224,6 +1224,32 @@ def pick_emergency(
     return 0.999
 
 
+#: Of the ways off the emergency route ("I'm on the phone", "false alarm") in voices never
+#: trained on, at most this share may be outranked by the model's call for help: each one
+#: is the advice said again to someone on the phone, or who is fine.
+LIMIT_WAYS_OFF = 0.01
+EXIT_GRID = (0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
+
+
+def pick_emergency_exit(ways_off: list[Clip], emergency: float) -> float:
+    """The loosest threshold, never under ``emergency``, at which the model's call for
+    help may outrank a way off the emergency route the engine accepted: on the route,
+    PocketSphinx took held-out voices' "I've fallen" for "on the phone" (the guide fell
+    quiet) while the model was sure of a call for help. inf: never outranked."""
+    for cand in EXIT_GRID:
+        if cand >= emergency and model_hears_emergency(ways_off, cand) <= LIMIT_WAYS_OFF:
+            return cand
+    return math.inf
+
+
+def ways_off_phrases() -> list[str]:
+    """The grammars' ways off the emergency route, held out of every fit."""
+    from voiceguide.content import load_grammars
+
+    phrases = load_grammars("en").phrases
+    return sorted({*phrases["quiet"], *phrases["false_alarm"]})
+
+
 def model_hears_emergency(clips: list[Clip], threshold: float) -> float:
     """The share of ``clips`` in which the model alone hears a call for help."""
     return sum(any(p.ev.emergency >= threshold for p in c.pieces) for c in clips) / max(
@@ -1380,6 +1406,7 @@ def fit_and_write(
     else:
         t, table = pick_thresholds(dev, held, no_phrases)
         print("\n".join(table), flush=True)
+    t = replace(t, emergency_exit=pick_emergency_exit(held["ways_off"], t.emergency))
     log(f"thresholds: {t}")
     results: dict[str, dict[str, dict[str, float]]] = {}
     for name, decide in (
@@ -1407,6 +1434,9 @@ def fit_and_write(
         )
         / len(held["other_answers"]),
     }
+    results["fused"]["held_out_ways_off_outranked"] = {
+        "model": model_hears_emergency(held["ways_off"], max(t.emergency, t.emergency_exit))
+    }
     as_emergency = results["fused"]["held_out_commands_as_emergency"]["model"]
     log(f"held-out commands the model takes for a call for help: {as_emergency:.3f}")
     log(
@@ -1432,6 +1462,7 @@ def fit_and_write(
             "no_if_accepted": t.no_if_accepted,
             "no_if_top": t.no_if_top,
             **({"silence": t.silence} if np.isfinite(t.silence) else {}),
+            **({"emergency_exit": t.emergency_exit} if np.isfinite(t.emergency_exit) else {}),
         },
         "npz_sha256": hashlib.sha256(blob).hexdigest(),
         "trained": datetime.date.today().isoformat(),
@@ -1530,6 +1561,9 @@ Classifies one utterance as yes / no / emergency / other / silence. Trained
 - Thresholds and the fusion rule (`voiceguide/speech/fusion.py`): {meta["thresholds"]}.
   `silence`: a command PocketSphinx accepted is vetoed as noise where every segment is
   silence at least this sure (never a call for help, a pain word or "stop").
+  `emergency_exit`: on the emergency route, a way off it PocketSphinx accepted ("I'm on
+  the phone", "false alarm") gives way to a call for help only where the model is at
+  least this sure (absent: never).
 
 ## Data
 - Real speech: Speech Commands, Warden 2018, CC BY 4.0 (the team's
@@ -1566,6 +1600,8 @@ Held-out synthetic emergency phrases heard as emergency:
 {res["fused"]["held_out_emergency_recall"]}.
 Held-out synthetic other answers ("nope", "definitely not"...) taken for a call for help:
 {res["fused"]["held_out_other_answers_as_emergency"]}.
+Held-out synthetic ways off the emergency route ("I'm on the phone", "false alarm")
+outranked by the model's call for help: {res["fused"]["held_out_ways_off_outranked"]}.
 
 ## Limits
 - English only. Trained on one-word real answers; "yes"/"no" inside a sentence is
@@ -1665,6 +1701,7 @@ def main() -> int:
         "answers": held_out_examples(["no"], 48, args.seed + 9),
         "commands": held_out_examples(command_phrases(), 2, args.seed + 10),
         "other_answers": held_out_examples(answer_phrases(), 3, args.seed + 11),
+        "ways_off": held_out_examples(ways_off_phrases(), 12, args.seed + 12),
     }
     held_feats = {k: eval_features(f"held-{k}", v, embedding, args.seed) for k, v in held.items()}
     if args.only_data:

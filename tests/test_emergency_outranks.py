@@ -4,11 +4,15 @@ accepted (README, "Safety rules": emergency words work everywhere).
 While coaching, PocketSphinx took held-out voices' "I fell" and "I can't move" for
 "resume", "what" or "wait" (`bench emergency`: coaching recall 0.59 against 0.82 during
 questions), and the engine's command stood: the count went on. The ways off the
-emergency route ("false alarm", "I've called") are never outranked, or a person who is
-fine could not leave the advice.
+emergency route ("false alarm", "I've called") give way only to a surer model
+(``emergency_exit``): on the route, PocketSphinx took "I've fallen" in voices the model
+never trained on for "I called", and the guide fell quiet; a lower bar would leave
+someone who is fine, or on the phone, unable to leave the advice or quiet its reminders.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -23,6 +27,7 @@ from voiceguide.speech.recognizer import Recognition
 
 COMMANDS = [i for i in Intent if i not in (Intent.YES, Intent.NO)]
 EVERY_INTENT = set(Intent)
+#: Written out here, not imported: a way off dropped from the code's set must fail.
 WAYS_OFF = {Intent.FALSE_ALARM, Intent.QUIET}
 T = Thresholds(no=0.9, yes=0.7, emergency=0.8, yes_doubt=0.3, no_needs=EngineNo.OTHER_WORD)
 UNDER = 1e-6
@@ -37,14 +42,29 @@ def sure(emergency: float) -> ModelEvidence:
 
 
 @given(evidence, thresholds, st.sampled_from(COMMANDS))
-def test_a_sure_call_for_help_outranks_every_command_but_the_ways_off(
+def test_a_sure_call_for_help_outranks_every_command_the_ways_off_at_their_own_bar(
     m: ModelEvidence, t: Thresholds, intent: Intent
 ) -> None:
     got = combine(accepted(intent), m, t, EVERY_INTENT, {})[0]
-    if intent is Intent.EMERGENCY or (m.emergency >= t.emergency and intent not in WAYS_OFF):
+    needed = max(t.emergency, t.emergency_exit) if intent in WAYS_OFF else t.emergency
+    if intent is Intent.EMERGENCY or m.emergency >= needed:
         assert got is Intent.EMERGENCY
     else:
-        assert got is intent, "below the threshold, or a way off the route: it stands"
+        assert got is intent, "below the threshold (a way off the route: its own): it stands"
+
+
+@given(evidence, thresholds, st.sampled_from(COMMANDS), st.floats(0.0, 1.0), st.floats(0.0, 1.0))
+def test_a_surer_model_or_a_lower_bar_never_undoes_an_outranking(
+    m: ModelEvidence, t: Thresholds, intent: Intent, more: float, lower: float
+) -> None:
+    surer = ModelEvidence(m.yes, m.no, m.emergency + (1 - m.emergency) * more)
+    looser = Thresholds(
+        t.no, t.yes, t.emergency * lower, t.yes_doubt, t.no_needs,
+        emergency_exit=t.emergency_exit * lower,
+    )  # fmt: skip
+    if outranked(m, intent, t):
+        assert outranked(surer, intent, t)
+        assert outranked(m, intent, looser)
 
 
 @given(evidence, thresholds, st.sampled_from(COMMANDS))
@@ -53,8 +73,9 @@ def test_outranking_only_ever_gives_emergency(
 ) -> None:
     """It never makes an answer, never removes a call for help."""
     if outranked(m, intent, t):
-        assert intent is not Intent.EMERGENCY and intent not in WAYS_OFF
+        assert intent is not Intent.EMERGENCY
         assert m.emergency >= t.emergency
+        assert intent not in WAYS_OFF or m.emergency >= t.emergency_exit
         assert combine(accepted(intent), m, t, EVERY_INTENT, {})[0] is Intent.EMERGENCY
 
 
@@ -70,7 +91,18 @@ def test_the_edge_of_the_threshold() -> None:
         1.0,
     )
     for way_off in WAYS_OFF:
+        # A head picked without an exit threshold: never outranked.
         assert combine(accepted(way_off), sure(1.0), T, EVERY_INTENT, {})[0] is way_off
+        exit_at = replace(T, emergency_exit=0.9)
+        assert combine(accepted(way_off), sure(0.9), exit_at, EVERY_INTENT, {})[0] is (
+            Intent.EMERGENCY
+        )
+        # Over the emergency threshold, under the exit one: the way off stands.
+        for p in (0.9 - UNDER, 0.85):
+            assert combine(accepted(way_off), sure(p), exit_at, EVERY_INTENT, {})[0] is way_off
+        # The exit threshold is never under the emergency one.
+        low_exit = replace(T, emergency_exit=0.5)
+        assert combine(accepted(way_off), sure(0.7), low_exit, EVERY_INTENT, {})[0] is way_off
     # A grammar that does not listen for calls for help is left alone.
     assert combine(accepted(Intent.RESUME), sure(1.0), T, {Intent.RESUME}, {})[0] is Intent.RESUME
 
@@ -103,3 +135,53 @@ def test_calls_for_help_the_engine_takes_for_commands_are_heard_while_coaching()
             outranking += 1
             assert fused.recognize(audio, "coaching").intent is Intent.EMERGENCY, case
     assert outranking >= 4, "the cases no longer show the engine mistaking a call for help"
+
+
+#: espeak-ng's "I've fallen" at pitches never trained on (`bench emergency`'s set), which
+#: PocketSphinx alone, on the emergency route, takes for "I called" (the guide would fall
+#: quiet), while the model is sure of a call for help.
+FALLEN_AS_CALLED = [
+    ("i've fallen", "en-gb-scotland+victor", 125, 25),
+    ("i've fallen", "en-gb-scotland+victor", 125, 80),
+    ("i've fallen", "en-gb-scotland+victor", 185, 25),
+]
+#: Ways off the route in a base voice never trained on (en-gb-x-gbcwmd) or at a pitch never
+#: trained on, that PocketSphinx accepts as such.
+WAYS_OFF_SAID = [
+    ("i'm on the phone", "en-gb-x-gbcwmd+croak", 125, 25),
+    ("i'm on the phone", "en-gb-x-gbcwmd+croak", 125, 80),
+    ("i'm on the phone", "en-gb-x-gbcwmd+female1", 125, 80),
+    ("i'm on the phone", "en-gb-scotland+victor", 125, 80),
+    ("false alarm", "en-gb-x-gbcwmd+croak", 125, 80),
+    ("false alarm", "en-gb-x-gbcwmd+female1", 125, 25),
+    ("false alarm", "en-gb-x-gbcwmd+female1", 185, 25),
+]
+
+
+def test_on_the_emergency_route_a_fall_taken_for_i_called_is_a_call_for_help() -> None:
+    """Through the real engines and the shipped head: the engine hears "I called", the
+    model is sure of a call for help, and the fused recognizer hears the call for help."""
+    fused = fused_recognizer()
+    assert fused.thresholds.emergency_exit <= 0.99, "the shipped head never outranks a way off"
+    shown = 0
+    for case in FALLEN_AS_CALLED:
+        audio = speak(*case)
+        engine = fused.engine.recognize(audio, "emergency")
+        if engine.accepted and engine.intent in WAYS_OFF:
+            shown += 1
+            assert fused.recognize(audio, "emergency").intent is Intent.EMERGENCY, case
+    assert shown >= 2, "the cases no longer show the engine taking a fall for a way off"
+
+
+def test_on_the_emergency_route_the_ways_off_still_work_in_unseen_voices() -> None:
+    """The other side of the exit threshold: said in voices the model never trained on,
+    the ways off the engine accepts still lead off the route (or quiet it)."""
+    fused = fused_recognizer()
+    shown = 0
+    for case in WAYS_OFF_SAID:
+        audio = speak(*case)
+        engine = fused.engine.recognize(audio, "emergency")
+        if engine.accepted and engine.intent in WAYS_OFF:
+            shown += 1
+            assert fused.recognize(audio, "emergency").intent is engine.intent, case
+    assert shown >= 5, "the cases no longer show the engine accepting the ways off"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -23,6 +24,7 @@ thresholds = st.builds(
     no_needs=st.sampled_from(list(EngineNo)),
     no_if_accepted=st.floats(min_value=0.05, max_value=1.0),
     no_if_top=st.floats(min_value=0.05, max_value=1.0),
+    emergency_exit=st.one_of(st.just(math.inf), st.floats(min_value=0.3, max_value=1.0)),
 )
 evidence = st.builds(ModelEvidence, yes=prob, no=prob, emergency=prob)
 

@@ -46,6 +46,8 @@ def thresholds_from(t: Mapping[str, float]) -> Thresholds:
         no_if_top=t.get("no_if_top", t["no"]),
         # absent (a head picked before the veto): no veto, never more accepted
         silence=t.get("silence", math.inf),
+        # absent (a head picked before it): the ways off the route are never outranked
+        emergency_exit=t.get("emergency_exit", math.inf),
     )
 
 

@@ -17,7 +17,9 @@ route, a wrong "no" can send an injured person into exercises. So:
   sure it heard no speech at all (``vetoed``); a call for help, a pain word or "stop" is
   never vetoed. And unless the model is sure of a call for help (``outranked``): while
   coaching, the engine took held-out voices' "I fell" for "resume" or "wait", and the
-  count went on. The ways off the emergency route are never outranked.
+  count went on. The ways off the emergency route ("I'm on the phone", "false alarm")
+  are outranked only by a surer model (``emergency_exit``): on the route, the engine
+  took held-out voices' "I've fallen" for "on the phone", and the guide fell quiet.
 """
 
 from __future__ import annotations
@@ -75,6 +77,9 @@ class Thresholds:
     #: The model's ``silence`` at or over this vetoes the engine's own command; the
     #: default is never reached (no veto).
     silence: float = math.inf
+    #: The model's emergency at or over this (and ``emergency``) outranks a way off the
+    #: emergency route the engine accepted; the default is never reached (never outranked).
+    emergency_exit: float = math.inf
 
 
 def no_needed(engine: EngineNo, t: Thresholds) -> float | None:
@@ -116,17 +121,21 @@ def vetoed(model: ModelEvidence, intent: Intent, t: Thresholds) -> bool:
     return intent not in NEVER_VETOED and model.silence >= t.silence
 
 
-#: Never outranked by the model's emergency: a call for help already, and the ways off the
-#: emergency route ("false alarm", "I've called"), or a person who is fine could not leave
-#: the advice.
-NEVER_OUTRANKED = frozenset({Intent.EMERGENCY, Intent.FALSE_ALARM, Intent.QUIET})
+#: The ways off the emergency route ("I'm on the phone", "false alarm"): outranked only at
+#: ``emergency_exit``, or a person who is fine, or on the phone, could seldom leave the
+#: advice or quiet its reminders.
+WAYS_OFF = frozenset({Intent.FALSE_ALARM, Intent.QUIET})
 
 
 def outranked(model: ModelEvidence, intent: Intent, t: Thresholds) -> bool:
     """Whether the model's call for help outranks the engine's accepted ``intent``: the
-    model at or over ``t.emergency``, and ``intent`` not one of ``NEVER_OUTRANKED``. A
-    wrong one is the safe error (the emergency advice); a missed one lets the count go on."""
-    return intent not in NEVER_OUTRANKED and model.emergency >= t.emergency
+    model at or over ``t.emergency`` (and ``t.emergency_exit`` for one of ``WAYS_OFF``);
+    never a call for help itself. A wrong one is the safe error (the emergency advice); a
+    missed one lets the count go on, or quiets the advice for someone who has fallen."""
+    if intent is Intent.EMERGENCY:
+        return False
+    needed = max(t.emergency, t.emergency_exit) if intent in WAYS_OFF else t.emergency
+    return model.emergency >= needed
 
 
 def fuse(model: ModelEvidence, engine: EngineNo, engine_yes: bool, t: Thresholds) -> Verdict:
