@@ -12,7 +12,7 @@ someone who is fine, or on the phone, unable to leave the advice or quiet its re
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,7 +21,7 @@ from tests.helpers import fused_recognizer
 from tests.speechgen import speak
 from tests.test_fusion import evidence, thresholds
 from voiceguide.dialogue.intents import Intent
-from voiceguide.speech.fused import combine
+from voiceguide.speech.fused import FusedRecognizer, combine
 from voiceguide.speech.fusion import EngineNo, ModelEvidence, Thresholds, outranked
 from voiceguide.speech.recognizer import Recognition
 
@@ -122,19 +122,47 @@ MISTAKEN = [
 ]
 
 
+@dataclass(frozen=True)
+class Heard:
+    case: tuple[str, str, int, int]
+    engine: Recognition
+    #: The model's largest call-for-help probability.
+    emergency: float
+    fused: Recognition
+
+
+def hear(
+    fused: FusedRecognizer, cases: list[tuple[str, str, int, int]], grammar: str
+) -> list[Heard]:
+    """Each case said by espeak-ng, decoded by the engine alone, the model and both."""
+    out = []
+    for case in cases:
+        audio = speak(*case)
+        out.append(
+            Heard(
+                case,
+                fused.engine.recognize(audio, grammar),
+                fused.model.scores(audio).best("emergency"),
+                fused.recognize(audio, grammar),
+            )
+        )
+    return out
+
+
 def test_calls_for_help_the_engine_takes_for_commands_are_heard_while_coaching() -> None:
     """Through the real engines: where PocketSphinx alone hears a coaching command and
     the model is sure of a call for help, the fused recognizer hears the call for help."""
     fused = fused_recognizer()
-    outranking = 0
-    for case in MISTAKEN:
-        audio = speak(*case)
-        engine = fused.engine.recognize(audio, "coaching")
-        sure = fused.model.scores(audio).best("emergency") >= fused.thresholds.emergency
-        if engine.accepted and engine.intent is not Intent.EMERGENCY and sure:
-            outranking += 1
-            assert fused.recognize(audio, "coaching").intent is Intent.EMERGENCY, case
-    assert outranking >= 4, "the cases no longer show the engine mistaking a call for help"
+    shown = [
+        h
+        for h in hear(fused, MISTAKEN, "coaching")
+        if h.engine.accepted
+        and h.engine.intent is not Intent.EMERGENCY
+        and h.emergency >= fused.thresholds.emergency
+    ]
+    assert len(shown) >= 4, "the cases no longer show the engine mistaking a call for help"
+    for h in shown:
+        assert h.fused.intent is Intent.EMERGENCY, h.case
 
 
 #: espeak-ng's "I've fallen" at pitches never trained on (`bench emergency`'s set), which
@@ -163,25 +191,18 @@ def test_on_the_emergency_route_a_fall_taken_for_i_called_is_a_call_for_help() -
     model is sure of a call for help, and the fused recognizer hears the call for help."""
     fused = fused_recognizer()
     assert fused.thresholds.emergency_exit <= 0.99, "the shipped head never outranks a way off"
-    shown = 0
-    for case in FALLEN_AS_CALLED:
-        audio = speak(*case)
-        engine = fused.engine.recognize(audio, "emergency")
-        if engine.accepted and engine.intent in WAYS_OFF:
-            shown += 1
-            assert fused.recognize(audio, "emergency").intent is Intent.EMERGENCY, case
-    assert shown >= 2, "the cases no longer show the engine taking a fall for a way off"
+    heard = hear(fused, FALLEN_AS_CALLED, "emergency")
+    shown = [h for h in heard if h.engine.accepted and h.engine.intent in WAYS_OFF]
+    assert len(shown) >= 2, "the cases no longer show the engine taking a fall for a way off"
+    for h in shown:
+        assert h.fused.intent is Intent.EMERGENCY, h.case
 
 
 def test_on_the_emergency_route_the_ways_off_still_work_in_unseen_voices() -> None:
     """The other side of the exit threshold: said in voices the model never trained on,
     the ways off the engine accepts still lead off the route (or quiet it)."""
-    fused = fused_recognizer()
-    shown = 0
-    for case in WAYS_OFF_SAID:
-        audio = speak(*case)
-        engine = fused.engine.recognize(audio, "emergency")
-        if engine.accepted and engine.intent in WAYS_OFF:
-            shown += 1
-            assert fused.recognize(audio, "emergency").intent is engine.intent, case
-    assert shown >= 5, "the cases no longer show the engine accepting the ways off"
+    heard = hear(fused_recognizer(), WAYS_OFF_SAID, "emergency")
+    shown = [h for h in heard if h.engine.accepted and h.engine.intent in WAYS_OFF]
+    assert len(shown) >= 5, "the cases no longer show the engine accepting the ways off"
+    for h in shown:
+        assert h.fused.intent is h.engine.intent, h.case
