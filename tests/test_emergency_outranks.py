@@ -4,10 +4,11 @@ accepted (README, "Safety rules": emergency words work everywhere).
 While coaching, PocketSphinx took held-out voices' "I fell" and "I can't move" for
 "resume", "what" or "wait" (`bench emergency`: coaching recall 0.59 against 0.82 during
 questions), and the engine's command stood: the count went on. The ways off the
-emergency route ("false alarm", "I've called") give way only to a surer model
-(``emergency_exit``): on the route, PocketSphinx took "I've fallen" in voices the model
-never trained on for "I called", and the guide fell quiet; a lower bar would leave
-someone who is fine, or on the phone, unable to leave the advice or quiet its reminders.
+emergency route ("false alarm", "I've called") give way at a threshold of their own,
+never lower (``emergency_exit``): on the route, PocketSphinx took "I've fallen" in
+voices the model never trained on for "I called", and the guide fell quiet; too low a
+bar would leave someone who is fine, or on the phone, unable to leave the advice or
+quiet its reminders.
 """
 
 from __future__ import annotations

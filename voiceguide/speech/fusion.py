@@ -18,8 +18,9 @@ route, a wrong "no" can send an injured person into exercises. So:
   never vetoed. And unless the model is sure of a call for help (``outranked``): while
   coaching, the engine took held-out voices' "I fell" for "resume" or "wait", and the
   count went on. The ways off the emergency route ("I'm on the phone", "false alarm")
-  are outranked only by a surer model (``emergency_exit``): on the route, the engine
-  took held-out voices' "I've fallen" for "on the phone", and the guide fell quiet.
+  are outranked at a threshold of their own, never lower (``emergency_exit``): on the
+  route, the engine took held-out voices' "I've fallen" for "on the phone", and the
+  guide fell quiet.
 """
 
 from __future__ import annotations
