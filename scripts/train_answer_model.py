@@ -91,7 +91,14 @@ from voiceguide.speech.answer_model import (  # noqa: E402
 )
 from voiceguide.speech.embedding_engine import SpeechEmbedding  # noqa: E402
 from voiceguide.speech.fused import combine, evidence, thresholds_from  # noqa: E402
-from voiceguide.speech.fusion import EngineNo, ModelEvidence, Thresholds, fuse, vetoed  # noqa: E402
+from voiceguide.speech.fusion import (  # noqa: E402
+    EngineNo,
+    ModelEvidence,
+    Thresholds,
+    exit_needs,
+    fuse,
+    vetoed,
+)
 from voiceguide.speech.recognizer import Recognition  # noqa: E402
 
 RATE = 16_000
@@ -1435,7 +1442,7 @@ def fit_and_write(
         / len(held["other_answers"]),
     }
     results["fused"]["held_out_ways_off_outranked"] = {
-        "model": model_hears_emergency(held["ways_off"], max(t.emergency, t.emergency_exit))
+        "model": model_hears_emergency(held["ways_off"], exit_needs(t))
     }
     as_emergency = results["fused"]["held_out_commands_as_emergency"]["model"]
     log(f"held-out commands the model takes for a call for help: {as_emergency:.3f}")

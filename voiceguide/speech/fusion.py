@@ -128,6 +128,12 @@ def vetoed(model: ModelEvidence, intent: Intent, t: Thresholds) -> bool:
 WAYS_OFF = frozenset({Intent.FALSE_ALARM, Intent.QUIET})
 
 
+def exit_needs(t: Thresholds) -> float:
+    """The model's call for help needed to outrank a way off the route: never less than
+    for any other command."""
+    return max(t.emergency, t.emergency_exit)
+
+
 def outranked(model: ModelEvidence, intent: Intent, t: Thresholds) -> bool:
     """Whether the model's call for help outranks the engine's accepted ``intent``: the
     model at or over ``t.emergency`` (and ``t.emergency_exit`` for one of ``WAYS_OFF``);
@@ -135,7 +141,7 @@ def outranked(model: ModelEvidence, intent: Intent, t: Thresholds) -> bool:
     missed one lets the count go on, or quiets the advice for someone who has fallen."""
     if intent is Intent.EMERGENCY:
         return False
-    needed = max(t.emergency, t.emergency_exit) if intent in WAYS_OFF else t.emergency
+    needed = exit_needs(t) if intent in WAYS_OFF else t.emergency
     return model.emergency >= needed
 
 
