@@ -48,6 +48,7 @@ import hashlib
 import io
 import json
 import math
+import platform
 import subprocess
 import sys
 import textwrap
@@ -341,6 +342,34 @@ def espeak(text: str, voice: str, speed: int, pitch: int) -> npt.NDArray[np.int1
         timeout=30,
     ).stdout
     return load_audio(wav)
+
+
+#: What decides the head's bytes besides the data and the seed: the same command on other
+#: versions of these, or on another CPU, writes another head (floating-point sums in the
+#: embedding and the fit differ), with figures within one seed's swing (BENCHMARKS.md,
+#: session 12). Recorded in head.json so a head can be remade where it was made.
+DECIDING_PACKAGES = ("numpy", "scipy", "scikit-learn", "onnxruntime", "soxr", "soundfile")
+
+
+def training_environment() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    env = {"python": platform.python_version(), "machine": platform.machine()}
+    for name in DECIDING_PACKAGES:
+        try:
+            env[name] = version(name)
+        except PackageNotFoundError:
+            env[name] = "not installed"
+    said = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True).stdout
+    env["espeak-ng"] = said.split(":", 1)[-1].split()[0] if ":" in said else "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    models = [
+        line.split(":", 1)[1].strip()
+        for line in (cpuinfo.read_text().splitlines() if cpuinfo.is_file() else [])
+        if line.startswith("model name")
+    ]
+    env["cpu"] = models[0] if models else platform.processor() or "unknown"
+    return env
 
 
 def espeak_variants() -> list[str]:
@@ -1488,6 +1517,7 @@ def fit_and_write(
         },
         "training_words": {"hard_negatives": HARD_NEGATIVES, "emergency": EMERGENCY},
         "training_seconds": round(seconds),
+        "environment": training_environment(),
     }
     if kept is not None:
         meta["answers_kept_from"] = kept["origin"]
@@ -1609,6 +1639,12 @@ Held-out synthetic other answers ("nope", "definitely not"...) taken for a call 
 {res["fused"]["held_out_other_answers_as_emergency"]}.
 Held-out synthetic ways off the emergency route ("I'm on the phone", "false alarm")
 outranked by the model's call for help: {res["fused"]["held_out_ways_off_outranked"]}.
+
+## Remaking it
+The command above, run with the same data and seed, writes this head again byte for byte
+where the versions and CPU below are the same: {meta["environment"]}. On other versions or
+another CPU it writes another head of the same kind (floating-point sums differ), whose
+figures move within one seed's swing.
 
 ## Limits
 - English only. Trained on one-word real answers; "yes"/"no" inside a sentence is

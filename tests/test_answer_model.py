@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -420,13 +421,8 @@ def test_the_recognizer_is_named_as_it_will_listen_before_it_has_loaded() -> Non
     assert other_engine("vosk + answer model") == other_engine("vosk") == "pocketsphinx"
 
 
-def test_kept_answers_are_the_heads_own_members_in_either_format(tmp_path: Path) -> None:
-    # `train_answer_model.py --keep-answers` is how the shipped head was made: it must hand
-    # back the answer members unchanged, from this head or from a single head of sessions
-    # 5-7 (bare ``w0``..., one ``temperature``), and refuse a head whose hash is wrong.
-    import hashlib
+def _training_script() -> Any:
     import importlib.util
-    import json
     import sys
 
     spec = importlib.util.spec_from_file_location(
@@ -436,6 +432,30 @@ def test_kept_answers_are_the_heads_own_members_in_either_format(tmp_path: Path)
     train = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = train  # its dataclasses look their module up there
     spec.loader.exec_module(train)
+    return train
+
+
+def test_the_training_script_records_what_decides_the_heads_bytes() -> None:
+    # A fresh install wrote another head than the shipped one from the same data and seed
+    # (BENCHMARKS.md, session 12): the versions it was made with go into head.json.
+    from importlib.metadata import version
+
+    env = _training_script().training_environment()
+    for name in ("numpy", "scipy", "scikit-learn", "onnxruntime"):
+        assert env[name] == version(name), name
+    assert env["python"].count(".") == 2 and env["machine"]
+    assert env["espeak-ng"][:1].isdigit(), env["espeak-ng"]  # as `espeak-ng --version` says
+    assert env["cpu"]  # "unknown" where the system does not say
+
+
+def test_kept_answers_are_the_heads_own_members_in_either_format(tmp_path: Path) -> None:
+    # `train_answer_model.py --keep-answers` is how the shipped head was made: it must hand
+    # back the answer members unchanged, from this head or from a single head of sessions
+    # 5-7 (bare ``w0``..., one ``temperature``), and refuse a head whose hash is wrong.
+    import hashlib
+    import json
+
+    train = _training_script()
     meta = json.loads((HEAD_DIR / "head.json").read_text())
     arrays, temps, kept = train.kept_answers(HEAD_DIR)
     with np.load(HEAD_DIR / "head.npz") as z:
