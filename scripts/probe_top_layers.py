@@ -45,10 +45,10 @@ from voiceguide.runtime.utterance import pieces  # noqa: E402
 from voiceguide.speech.answer_model import SEGMENT_SAMPLES, place  # noqa: E402
 from voiceguide.speech.embedding_engine import (  # noqa: E402
     EMBEDDING_DIM,
-    STEP_FRAMES,
     WINDOW_FRAMES,
     SpeechEmbedding,
     check_files,
+    mel_windows,
 )
 
 #: The tensor tapped: the input of ``conv2d_11``, after the third pooling layer.
@@ -121,8 +121,7 @@ def tap(mels: np.ndarray) -> np.ndarray:
     out = []
     for i in range(0, len(mels), 128):
         x = mels[i : i + 128]
-        w = np.stack([x[:, k * STEP_FRAMES : k * STEP_FRAMES + WINDOW_FRAMES] for k in range(6)], 1)
-        _, t = session.run(None, {"input_1": w.reshape(-1, WINDOW_FRAMES, 32, 1)})
+        _, t = session.run(None, {"input_1": mel_windows(x).reshape(-1, WINDOW_FRAMES, 32, 1)})
         out.append(t.astype(np.float16).reshape(len(x), STEPS, *TAP_SHAPE))
     return np.concatenate(out)
 

@@ -360,7 +360,9 @@ def training_environment() -> dict[str, str]:
             env[name] = version(name)
         except PackageNotFoundError:
             env[name] = "not installed"
-    said = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True).stdout
+    said = subprocess.run(
+        ["espeak-ng", "--version"], capture_output=True, text=True, timeout=30
+    ).stdout
     env["espeak-ng"] = said.split(":", 1)[-1].split()[0] if ":" in said else "unknown"
     cpuinfo = Path("/proc/cpuinfo")
     models = [

@@ -38,6 +38,14 @@ class EmbeddingUnavailable(RuntimeError):
     """The embedding model is missing, damaged or cannot run; the message says why."""
 
 
+def mel_windows(spec: Floats) -> Floats:
+    """The embedding network's inputs from log-mel frames (..., frames, 32): every window of
+    ``WINDOW_FRAMES`` frames, one each ``STEP_FRAMES`` (..., n, WINDOW_FRAMES, 32)."""
+    starts = range(0, spec.shape[-2] - WINDOW_FRAMES + 1, STEP_FRAMES)
+    windows = np.stack([spec[..., i : i + WINDOW_FRAMES, :] for i in starts], axis=-3)
+    return windows.astype(np.float32)
+
+
 def samples_for(embeddings: int) -> int:
     """Audio samples that give exactly ``embeddings`` embedding steps."""
     frames = WINDOW_FRAMES + STEP_FRAMES * (embeddings - 1)
@@ -117,11 +125,11 @@ class SpeechEmbedding:
             raise ValueError(f"need (N, >= {samples_for(1)}) samples, got {x.shape}")
         out = self._mel.run(None, {"input": x})[0]
         spec = out.reshape(x.shape[0], -1, 32) / 10.0 + 2.0
-        starts = list(range(0, spec.shape[1] - WINDOW_FRAMES + 1, STEP_FRAMES))
-        windows = np.stack([spec[:, i : i + WINDOW_FRAMES] for i in starts], axis=1)
-        flat = windows.reshape(-1, WINDOW_FRAMES, 32, 1).astype(np.float32)
+        windows = mel_windows(spec)
+        flat = windows.reshape(-1, WINDOW_FRAMES, 32, 1)
         emb = self._net.run(None, {"input_1": flat})[0]
-        result: Floats = emb.reshape(x.shape[0], len(starts), EMBEDDING_DIM).astype(np.float32)
+        steps = windows.shape[1]
+        result: Floats = emb.reshape(x.shape[0], steps, EMBEDDING_DIM).astype(np.float32)
         return result
 
     def embed(self, samples: npt.NDArray[np.int16]) -> Floats:
@@ -129,8 +137,7 @@ class SpeechEmbedding:
         if len(samples) < samples_for(1):
             raise ValueError(f"need at least {samples_for(1)} samples, got {len(samples)}")
         spec = self.mel(samples)
-        starts = range(0, spec.shape[0] - WINDOW_FRAMES + 1, STEP_FRAMES)
-        windows = np.stack([spec[i : i + WINDOW_FRAMES] for i in starts])[..., None]
-        out = self._net.run(None, {"input_1": windows.astype(np.float32)})[0]
+        windows = mel_windows(spec)[..., None]
+        out = self._net.run(None, {"input_1": windows})[0]
         emb: Floats = out.reshape(len(windows), EMBEDDING_DIM).astype(np.float32)
         return emb
