@@ -89,8 +89,10 @@ from voiceguide.speech.answer_model import (  # noqa: E402
     member_arrays,
     place,
     segment_features,
+    top_arrays,
+    top_check_audio,
 )
-from voiceguide.speech.embedding_engine import SpeechEmbedding  # noqa: E402
+from voiceguide.speech.embedding_engine import TOP, SpeechEmbedding  # noqa: E402
 from voiceguide.speech.fused import combine, evidence, thresholds_from  # noqa: E402
 from voiceguide.speech.fusion import (  # noqa: E402
     EngineNo,
@@ -665,12 +667,47 @@ def endpointer_digest() -> str:
     return digest.hexdigest()[:12]
 
 
+#: The upper layers each embedding was made with (``--top``), by the digest of their file.
+TOP_DIGESTS: dict[int, str] = {}
+
+
+def top_suffix(embedding: SpeechEmbedding) -> str:
+    """What cache keys add for an embedding with trained upper layers (nothing for the
+    package's own, so caches made before ``--top`` existed stay valid)."""
+    digest = TOP_DIGESTS.get(id(embedding))
+    return f"|top-{digest}" if digest else ""
+
+
+def load_top(path: Path) -> dict[str, np.ndarray]:
+    """The trained upper layers in ``path`` (``scripts/tune_embedding_top.py --write``)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            top = {k: z[k] for k in z.files}
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"train_answer_model: cannot read --top {path}: {exc}") from None
+    want = {name for pair in TOP for name in pair if name}
+    if set(top) != want:
+        raise SystemExit(f"train_answer_model: {path} does not hold the embedding's upper layers")
+    return top
+
+
+def stored_top(top: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``top`` under the names ``head.npz`` keeps it by (``answer_model.top_arrays``)."""
+    out = {}
+    for i, (weight, bias) in enumerate(TOP):
+        out[f"t{i}_w"] = top[weight]
+        if bias is not None:
+            out[f"t{i}_b"] = top[bias]
+    return out
+
+
 def embed_set(
     name: str, examples: list[Example], seed: int, embedding: SpeechEmbedding, cut: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Features, labels, groups and sources of a set; cached by name, seed and recipe
     (and the endpointer, for a set with live ``cut``s in it)."""
     recipe = f"{VERSION}|{endpointer_digest()}" if cut else VERSION
+    recipe += top_suffix(embedding)
     key = hashlib.sha256(
         f"{recipe}|{name}|{seed}|{len(examples)}|{examples[0].source}|{examples[-1].source}".encode()
     ).hexdigest()[:12]
@@ -787,6 +824,7 @@ def eval_features(
         for audio, followed in cut:
             digest.update(audio.tobytes() + (b"+" if followed else b"."))
         digest.update(b"|")
+    digest.update(top_suffix(embedding).encode())
     path = CACHE / f"eval-{name}-{EVAL_VERSION}-{seed}-{digest.hexdigest()[:12]}.npz"
     if path.exists():
         z = np.load(path, allow_pickle=False)
@@ -916,6 +954,10 @@ def shown(path: Path) -> str:
         return str(path)
 
 
+#: The upper layers of this run (``--top``), which a kept head must have been trained over.
+KEEP_TOP: dict[str, np.ndarray] = {}
+
+
 def kept_answers(folder: Path) -> tuple[dict[str, np.ndarray], list[float], dict[str, object]]:
     """The answer members of the head in ``folder``, their temperatures, thresholds, fit,
     and origin (carried along when a kept head is kept again). A single head of sessions
@@ -936,12 +978,35 @@ def kept_answers(folder: Path) -> tuple[dict[str, np.ndarray], list[float], dict
         "answers_kept_from",
         {"trained": meta["trained"], "seed": meta["seed"], "npz_sha256": meta["npz_sha256"]},
     )
+    kept_top = top_arrays(stored)
+    if kept_top.keys() != KEEP_TOP.keys() or any(
+        not np.array_equal(kept_top[k], KEEP_TOP[k].astype(np.float32)) for k in kept_top
+    ):
+        raise SystemExit(
+            f"train_answer_model: the head in {folder} was trained over other upper layers "
+            "of the embedding than --top gives; its answer members cannot be kept"
+        )
     log(f"answer members kept from {folder}: {len(temperatures)}, {origin}")
     return (
         arrays,
         temperatures,
         {"fit": meta["fit"], "origin": origin, "thresholds": meta["thresholds"]},
     )
+
+
+def joint_member(path: Path) -> tuple[dict[str, np.ndarray], list[float], list[dict[str, object]]]:
+    """The head trained together with the upper layers (``tune_embedding_top.py --data head
+    --write``), as the one answer member. Its temperature is 1: it is not calibrated on a
+    split of its own (the layers under it saw every training group); the thresholds are
+    picked on dev, as for any head."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            member = {f"m0_{k}": z[k] for k in z.files}
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"train_answer_model: cannot read --joint-member {path}: {exc}") from None
+    if "m0_layers" not in member:
+        raise SystemExit(f"train_answer_model: {path} is not a head (no 'layers')")
+    return member, [1.0], [{"trained_with_the_top": shown(path), "temperature": 1.0}]
 
 
 def head_of(
@@ -1070,7 +1135,9 @@ def engine_decider(c: Piece) -> Intent | None:
 #: ("snow", "nose", "mow" in voices never trained on), two of its 160 clips (0.0125, half
 #: the 0.025 of the first rule): the model cannot tell espeak-ng's "snow" or "low" from
 #: its "no" well, so there the rule must be strict.
-LIMIT_CLEAN, LIMIT_NOISY, LIMIT_HELD_OUT = 0.0015, 0.005, 2 / 160
+#: Session 13: one clip (1 / 160). The first head over its own upper layers, picked at
+#: two, took espeak-ng's "snow" and "low" in two of the tests' voices for "no".
+LIMIT_CLEAN, LIMIT_NOISY, LIMIT_HELD_OUT = 0.0015, 0.005, 1 / 160
 #: Rules whose acceptance is within three of dev's 175 real "no"s of the best count as
 #: equal (a difference that small is noise); among them the safest is picked. (With two,
 #: a rule that accepts "no" at P(no) 0.5 where PocketSphinx accepted it won by 0.0001,
@@ -1136,7 +1203,12 @@ def pick_thresholds(
             frontier.append(line(t, f))
     allowed = [(t, f) for t, f in within_dev if f[2]["unsafe_no"] <= LIMIT_HELD_OUT]
     if not allowed:
-        raise SystemExit("no rule meets the safety limits on dev")
+        print("\n".join(header + curve), flush=True)  # what each rule gave, to see why
+        raise SystemExit(
+            "no rule meets the safety limits (unsafe_no on dev at most "
+            f"{LIMIT_CLEAN} clean and {LIMIT_NOISY} at 10 dB, {LIMIT_HELD_OUT:.4f} on the "
+            "held-out synthetic near-homophones): the one-tier curve is printed above"
+        )
 
     # Among the rules that accept (nearly) the most, the safest: the fewest unsafe "no"s
     # over dev (clean and 10 dB) and the held-out set; then the most real "no"s; then the
@@ -1248,18 +1320,25 @@ def pick_emergency(
     on real words to the engine's own (PocketSphinx hears some real words as "help" at 10
     dB by itself; an absolute limit then left the model's emergency class unused). The
     model's emergency outranks the engine's commands while coaching, so it must also leave
-    the grammars' own commands in voices it never heard alone (at most 2 %)."""
+    the grammars' own commands in voices it never heard alone (at most 2 %), and keep
+    quiet non-speech rejected (``MIN_REJECT_SILENCE``: a call for help heard in music is
+    a false emergency the issue's target counts; session 13's first joint head heard one)."""
     engine_false = {k: figures(dev[k], engine_decider)["false_emergency"] for k in dev}
     for cand in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99):
-        if model_hears_emergency(held["commands"], cand) <= 0.02 and all(
-            figures(dev[k], fused_decider(replace(t, emergency=cand), no_phrases))[
-                "false_emergency"
-            ]
-            <= engine_false[k] + 0.01
-            for k in ("clean", "snr10")
+        got = {
+            k: figures(dev[k], fused_decider(replace(t, emergency=cand), no_phrases)) for k in dev
+        }
+        if (
+            model_hears_emergency(held["commands"], cand) <= 0.02
+            and all(got[k]["false_emergency"] <= engine_false[k] + 0.01 for k in ("clean", "snr10"))
+            and got["clean"]["reject_silence"] >= MIN_REJECT_SILENCE
         ):
             return cand
     return 0.999
+
+
+#: The issue's target for quiet non-speech (dev's 99 generated clips: none may pass).
+MIN_REJECT_SILENCE = 0.995
 
 
 #: Of the ways off the emergency route ("I'm on the phone", "false alarm") in voices never
@@ -1412,7 +1491,8 @@ def fit_and_write(
     held_items: dict[str, list[tuple[str, list[PieceEval]]]],
     started: float,
     extra: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
-    answer_extra: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    answer_extra: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+    embedding: SpeechEmbedding,
 ) -> int:
     from voiceguide.content import load_grammars
 
@@ -1420,6 +1500,8 @@ def fit_and_write(
     if args.keep_answers is not None:
         arrays, temperatures, kept = kept_answers(args.keep_answers)
         fit_info = kept["fit"]
+    elif args.joint_member is not None:
+        arrays, temperatures, fit_info = joint_member(args.joint_member)
     else:
         ax, ay, ag = joined((x, y, g), answer_extra)
         arrays, temperatures, fit_info = fit_members(ax, ay, ag, args.seed, args.members)
@@ -1482,6 +1564,9 @@ def fit_and_write(
         f"{results['fused']['held_out_other_answers_as_emergency']}"
     )
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.top is not None:
+        arrays.update(stored_top(load_top(args.top)))
+        arrays["top_check"] = embedding.embed(top_check_audio()).astype(np.float32)
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
     blob = buf.getvalue()
@@ -1526,6 +1611,14 @@ def fit_and_write(
         meta["arguments"] += f" --keep-answers {shown(args.keep_answers)}"
     if extra is not None:
         meta["arguments"] += " --other-answers"
+    if args.joint_member is not None:
+        meta["arguments"] += f" --joint-member {shown(args.joint_member)}"
+    if args.top is not None:
+        meta["arguments"] += f" --top {shown(args.top)}"
+        meta["top"] = {
+            "file_sha256": hashlib.sha256(args.top.read_bytes()).hexdigest(),
+            "made_by": "scripts/tune_embedding_top.py --write",
+        }
     if answer_extra is None and kept is None:
         meta["arguments"] += " --no-noisy-cuts"
     (args.out / "head.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
@@ -1557,7 +1650,17 @@ def write_card(path: Path, meta: dict[str, object], size: int) -> None:
         "their mean and maximum, softmax out, temperature-calibrated"
     )
     kept = meta.get("answers_kept_from")
-    if isinstance(kept, dict):
+    fit = meta.get("fit")
+    joint = isinstance(fit, list) and bool(fit) and "trained_with_the_top" in fit[0]
+    if joint:
+        answers = (
+            "one answer member, trained in torch together with the upper layers on this "
+            "script's own training set (`tune_embedding_top.py --data head`): "
+            f"{shape.replace(', temperature-calibrated', '')}, "
+            "weights stored as float32, T = 1 (not calibrated on a split of its own: the "
+            'layers under it saw every training group); "other" weighs double in the fit.'
+        )
+    elif isinstance(kept, dict):
         answers = (
             f"{len(temps)} answer member{'s' if len(temps) > 1 else ''} (every class "
             f"but the call for help) kept unchanged from the head trained {kept['trained']} "
@@ -1579,6 +1682,23 @@ def write_card(path: Path, meta: dict[str, object], size: int) -> None:
     head_line = textwrap.fill(
         f"- Head (this folder, `head.npz`, {size} bytes): {answers}", 88, subsequent_indent="  "
     )
+    top = meta.get("top")
+    top_line = (
+        "\n"
+        + textwrap.fill(
+            "- Upper layers: the embedding network's last nine convolutions are this head's "
+            "own, trained on from the package's weights "
+            f"(`{top['made_by']}`, file SHA-256 {str(top['file_sha256'])[:12]}; the command is "
+            "in BENCHMARKS.md, session 13), stored in "
+            "`head.npz` as float16 and put in place of the package's at load time, where "
+            "the embeddings of a fixed noise must come out as recorded. They are a modified "
+            "form of Google's Apache-2.0 weights: see NOTICE.md.",
+            88,
+            subsequent_indent="  ",
+        )
+        if isinstance(top, dict)
+        else ""
+    )
     path.write_text(
         f"""# Answer model: model card
 
@@ -1589,7 +1709,7 @@ Classifies one utterance as yes / no / emergency / other / silence. Trained
 - Front end: Google's speech embedding (Apache-2.0), the ONNX files `melspectrogram.onnx`
   and `embedding_model.onnx` that ship in PyPI's `openwakeword` 0.5.1, run with
   onnxruntime. They are a dependency, not part of this repository. None of that package's
-  wake-word models is used.
+  wake-word models is used.{top_line}
 {head_line}
   The probability of a call for help is the average of {len(em_temps)} more such MLPs
   (seeds {meta["seed"]} onwards, T = {", ".join(f"{t:.2f}" for t in em_temps)}), fitted
@@ -1643,6 +1763,8 @@ Held-out synthetic ways off the emergency route ("I'm on the phone", "false alar
 outranked by the model's call for help: {res["fused"]["held_out_ways_off_outranked"]}.
 
 ## Remaking it
+Where `--top` is given, its file comes first from `scripts/tune_embedding_top.py` (the
+command is in BENCHMARKS.md, session 13; it needs torch).
 The command above, run with the same data and seed, writes this head again byte for byte
 where the versions and CPU below are the same: {meta["environment"]}. On other versions or
 another CPU it writes another head of the same kind (floating-point sums differ), whose
@@ -1709,6 +1831,21 @@ def main() -> int:
         action="store_false",
         help="no extra noisy live cuts in the answer members' fit (the session-9 recipe)",
     )
+    ap.add_argument(
+        "--top",
+        type=Path,
+        metavar="FILE",
+        help="the embedding's upper layers trained by scripts/tune_embedding_top.py --write "
+        "FILE: the head is fitted over them and ships them (the shipped head since session 13)",
+    )
+    ap.add_argument(
+        "--joint-member",
+        type=Path,
+        metavar="FILE",
+        help="the answer member is the head trained together with --top's layers "
+        "(tune_embedding_top.py writes it beside them, as ...-member.npz) instead of one "
+        "fitted here; the call-for-help members are fitted here as always",
+    )
     ap.add_argument("--only-data", action="store_true", help="embed the data sets and stop")
     ap.add_argument(
         "--no-live-cuts",
@@ -1728,7 +1865,12 @@ def main() -> int:
         print(f"train_answer_model: {args.pool} has no train/ and dev/ folders", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    embedding = SpeechEmbedding()
+    top = load_top(args.top) if args.top is not None else {}
+    KEEP_TOP.update(top)
+    embedding = SpeechEmbedding(top=top)
+    if top:
+        TOP_DIGESTS[id(embedding)] = hashlib.sha256(args.top.read_bytes()).hexdigest()[:12]
+        log(f"the embedding's upper layers from {args.top}")
     # The noisy cuts are for answer members fitted here, not for kept ones.
     noisy_cuts = args.noisy_cuts and args.keep_answers is None
     x, y, g, s, noisy = training_sets(args.pool, args.seed, embedding, args.live_cuts, noisy_cuts)
@@ -1753,7 +1895,7 @@ def main() -> int:
         log(f"data ready in {time.perf_counter() - started:.0f} s")
         return 0
     extra = answers_as_other(args.seed, embedding) if args.other_answers else None
-    return fit_and_write(args, x, y, g, s, dev, held_feats, started, extra, noisy)
+    return fit_and_write(args, x, y, g, s, dev, held_feats, started, extra, noisy, embedding)
 
 
 if __name__ == "__main__":

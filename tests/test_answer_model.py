@@ -24,11 +24,19 @@ from voiceguide.speech.answer_model import (
     CLASSES,
     HEAD_DIR,
     MAX_MEMBERS,
+    TOP_CHECK_TOLERANCE,
     AnswerModel,
     AnswerModelUnavailable,
     load_head,
+    top_arrays,
+    top_check_audio,
 )
-from voiceguide.speech.embedding_engine import EmbeddingUnavailable, check_files
+from voiceguide.speech.embedding_engine import (
+    TOP,
+    EmbeddingUnavailable,
+    SpeechEmbedding,
+    check_files,
+)
 from voiceguide.speech.fused import FusedRecognizer
 from voiceguide.speech.pocketsphinx_engine import PocketSphinxRecognizer
 from voiceguide.speech.recognizer import Recognition
@@ -274,6 +282,100 @@ def test_a_head_with_a_matching_hash_but_bad_content_is_refused(
         load_head(rewritten_head(tmp_path, change, **meta))
 
 
+def test_the_head_brings_its_own_upper_layers_and_they_are_in_effect(model: AnswerModel) -> None:
+    """The shipped head was fitted over the embedding with its own trained upper layers:
+    loaded, they give the recorded embeddings of the check noise, and the package's own
+    layers give other ones, far outside the tolerance (so the check can tell them apart)."""
+    head = load_head()
+    assert set(head.top) == {name for pair in TOP for name in pair if name}
+    assert head.top_check is not None
+    noise = top_check_audio()
+    ours = model.embedding.embed(noise)
+    assert np.abs(ours - head.top_check).max() <= TOP_CHECK_TOLERANCE
+    package = SpeechEmbedding().embed(noise)
+    assert np.abs(package - head.top_check).max() > 20 * TOP_CHECK_TOLERANCE
+
+
+#: The shapes of the nine convolutions of ``embedding_engine.TOP`` (out, in, height, width).
+TOP_SHAPES = [(96, 72, 1, 3), *[(96, 96, 3, 1) if k % 2 else (96, 96, 1, 3) for k in range(1, 8)],
+              (96, 96, 3, 1)]  # fmt: skip
+
+
+def _own_layers(a: dict[str, np.ndarray], scale: float = 0.1) -> None:
+    """Upper layers of a head's own (random, seeded), with the check they give."""
+    rng = np.random.default_rng(7)
+    named = {}
+    for i, ((weight, bias), shape) in enumerate(zip(TOP, TOP_SHAPES, strict=True)):
+        a[f"t{i}_w"] = rng.normal(0.0, scale, shape).astype(np.float16)
+        named[weight] = a[f"t{i}_w"].astype(np.float32)
+        if bias is not None:
+            a[f"t{i}_b"] = rng.normal(0.0, scale, 96).astype(np.float16)
+            named[bias] = a[f"t{i}_b"].astype(np.float32)
+    a["top_check"] = SpeechEmbedding(top=named).embed(top_check_audio())
+
+
+def test_a_head_with_its_own_upper_layers_runs_them(tmp_path: Path) -> None:
+    """The layers a head brings replace the package's when it loads: its embedding is the
+    one they give, not the package's."""
+    model = AnswerModel(rewritten_head(tmp_path, _own_layers))
+    noise = top_check_audio()
+    assert model.head.top_check is not None
+    ours = model.embedding.embed(noise)
+    assert np.abs(ours - model.head.top_check).max() <= TOP_CHECK_TOLERANCE
+    assert np.abs(ours - SpeechEmbedding().embed(noise)).max() > 20 * TOP_CHECK_TOLERANCE
+
+
+def _wrong_check(a: dict[str, np.ndarray]) -> None:
+    _own_layers(a)
+    a["top_check"] = a["top_check"] + 1.0
+
+
+def _wrong_shape(a: dict[str, np.ndarray]) -> None:
+    _own_layers(a)
+    a["t3_w"] = a["t3_w"][:48]  # 48 channels out, where the next layer takes 96
+
+
+def _other_layers(a: dict[str, np.ndarray]) -> None:
+    """Runnable layers, but not the ones the head was trained over."""
+    _own_layers(a)
+    a["t8_w"] = (a["t8_w"].astype(np.float32) * 0.5).astype(np.float16)
+
+
+def _nan_layer(a: dict[str, np.ndarray]) -> None:
+    _own_layers(a)
+    a["t4_b"] = a["t4_b"].astype(np.float32)
+    a["t4_b"][3] = np.inf
+
+
+def _no_check(a: dict[str, np.ndarray]) -> None:
+    _own_layers(a)
+    del a["top_check"]
+
+
+def _one_layer_short(a: dict[str, np.ndarray]) -> None:
+    _own_layers(a)
+    del a["t8_w"]
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (_wrong_check, "does not give what the head was trained over"),
+        (_other_layers, "does not give what the head was trained over"),
+        (_wrong_shape, "cannot run"),
+        (_no_check, "without their check"),
+        (_nan_layer, "non-finite"),
+        (_one_layer_short, "missing"),
+    ],
+)
+def test_a_head_whose_upper_layers_are_not_in_effect_is_refused(
+    tmp_path: Path, change: object, why: str
+) -> None:
+    """Else the head would classify embeddings it was never trained on."""
+    with pytest.raises(AnswerModelUnavailable, match=why):
+        AnswerModel(rewritten_head(tmp_path, change))
+
+
 def test_the_head_averages_its_members() -> None:
     """Every class but "emergency" is the members' average; "emergency" is the emergency
     members' average alone."""
@@ -457,6 +559,14 @@ def test_kept_answers_are_the_heads_own_members_in_either_format(tmp_path: Path)
 
     train = _training_script()
     meta = json.loads((HEAD_DIR / "head.json").read_text())
+    # A head's answer members were fitted over its upper layers: kept only with those.
+    layered = rewritten_head(tmp_path / "layered", _own_layers)
+    with pytest.raises(SystemExit, match="other upper layers"):
+        train.kept_answers(layered)  # this run's layers: the package's own
+    train.KEEP_TOP.update({k: v.astype(np.float16) for k, v in load_head(layered).top.items()})
+    assert train.kept_answers(layered)[1] == meta["temperatures"]
+    train.KEEP_TOP.clear()
+    train.KEEP_TOP.update({k: v.astype(np.float16) for k, v in load_head().top.items()})
     arrays, temps, kept = train.kept_answers(HEAD_DIR)
     with np.load(HEAD_DIR / "head.npz") as z:
         own = {k: z[k] for k in z.files if k.startswith("m")}
@@ -476,6 +586,7 @@ def test_kept_answers_are_the_heads_own_members_in_either_format(tmp_path: Path)
         "npz_sha256": hashlib.sha256(blob).hexdigest(),
     }
     (single / "head.json").write_text(json.dumps(old))
+    train.KEEP_TOP.clear()  # a head of those sessions sat on the package's own layers
     arrays1, temps1, kept1 = train.kept_answers(single)
     m0 = {k: v for k, v in own.items() if k.startswith("m0_")}
     assert arrays1.keys() == m0.keys() and all(np.array_equal(arrays1[k], m0[k]) for k in m0)
@@ -484,3 +595,59 @@ def test_kept_answers_are_the_heads_own_members_in_either_format(tmp_path: Path)
     (single / "head.npz").write_bytes(blob[:-1] + bytes([blob[-1] ^ 1]))
     with pytest.raises(SystemExit, match="does not match its hash"):
         train.kept_answers(single)
+
+
+def test_the_upper_layers_go_from_the_tuning_script_to_the_runtime_by_name(
+    tmp_path: Path,
+) -> None:
+    """``tune_embedding_top.py --write`` names the layers as the ONNX file does; the
+    training script stores them in ``head.npz`` as ``t0_w``...; the runtime reads them back
+    under the ONNX names. A file with other names is refused at each end."""
+    train = _training_script()
+    own: dict[str, np.ndarray] = {}
+    _own_layers(own)
+    named = top_arrays(own)  # as the runtime reads a head: by the ONNX names
+    written = tmp_path / "top.npz"
+    np.savez(written, **{k: v.astype(np.float16) for k, v in named.items()})
+    top = train.load_top(written)
+    stored = train.stored_top(top)
+    assert sorted(stored) == sorted(
+        [f"t{i}_w" for i in range(len(TOP))] + [f"t{i}_b" for i, (_, b) in enumerate(TOP) if b]
+    )
+    back = top_arrays(stored)
+    assert back.keys() == named.keys()
+    assert all(np.array_equal(back[k], named[k]) for k in back)
+
+    renamed = tmp_path / "renamed.npz"
+    np.savez(renamed, **{k.replace("conv2d", "conv"): v for k, v in top.items()})
+    with pytest.raises(SystemExit, match="does not hold the embedding's upper layers"):
+        train.load_top(renamed)
+    with pytest.raises(EmbeddingUnavailable, match="no such weights"):
+        SpeechEmbedding(top={"model/dense/MatMul": np.zeros((2, 2), np.float32)})
+
+
+def test_the_tuning_script_writes_one_tuned_model_or_says_why_not(tmp_path: Path) -> None:
+    """``--write`` takes one trained form: two modes, or the untrained ``frozen``, are
+    refused before anything is loaded (torch is not needed to be told so)."""
+    import subprocess
+    import sys
+
+    script = HEAD_DIR.parents[2] / "scripts/tune_embedding_top.py"
+    for modes in (["--mode", "tuned", "--mode", "own"], ["--mode", "frozen"]):
+        done = subprocess.run(
+            [
+                sys.executable,
+                str(script),
+                "--work",
+                str(tmp_path),
+                *modes,
+                "--write",
+                str(tmp_path / "x.npz"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 2, done.stderr
+        assert "--write needs one --mode (tuned or own)" in done.stderr
+    assert not (tmp_path / "x.npz").exists()

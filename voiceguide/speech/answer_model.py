@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from voiceguide.speech.embedding_engine import (
     EMBEDDING_DIM,
+    TOP,
     EmbeddingUnavailable,
     SpeechEmbedding,
     samples_for,
@@ -134,6 +135,11 @@ class Head:
     classes: tuple[str, ...]
     thresholds: dict[str, float]
     emergency_members: tuple[Member, ...] = ()
+    #: The embedding's upper layers as this head was trained over them (by name, see
+    #: ``embedding_engine.TOP``; empty: the package's own), and the embeddings they give
+    #: of ``top_check_audio()``, which prove at load time that they are in effect.
+    top: dict[str, Floats] = field(default_factory=dict)
+    top_check: Floats | None = None
 
     def probabilities(self, x: Floats) -> Floats:
         p = averaged(self.members, x)
@@ -144,6 +150,29 @@ class Head:
 
 #: More members than this is a damaged file, not a head.
 MAX_MEMBERS = 16
+#: How far the embeddings of ``top_check_audio()`` may be from the head's record: far
+#: above rounding between machines, far below what other weights give (tens).
+TOP_CHECK_TOLERANCE = 0.05
+
+
+def top_check_audio() -> Int16:
+    """Fixed noise, one segment long: its embeddings tell which upper layers are in use."""
+    noise = np.random.default_rng(0).normal(0.0, 3000.0, SEGMENT_SAMPLES)
+    return np.clip(np.round(noise), -32768, 32767).astype(np.int16)
+
+
+def top_arrays(z: dict[str, npt.NDArray[np.generic]]) -> dict[str, Floats]:
+    """The upper layers stored in ``head.npz`` (``t0_w``, ``t0_b``, ... in ``TOP``'s order)."""
+    out: dict[str, Floats] = {}
+    for i, (weight, bias) in enumerate(TOP):
+        if f"t{i}_w" not in z:
+            continue
+        out[weight] = z[f"t{i}_w"].astype(np.float32)
+        if bias is not None:
+            out[bias] = z[f"t{i}_b"].astype(np.float32)
+    if out and len(out) != sum(1 + (b is not None) for _, b in TOP):
+        raise ValueError("some of the embedding's upper layers are missing")
+    return out
 
 
 def member_arrays(prefix: str, z: dict[str, npt.NDArray[np.generic]], temperature: float) -> Member:
@@ -185,6 +214,10 @@ def load_head(folder: Path = HEAD_DIR) -> Head:
             raise ValueError(f"{len(temperatures)} + {len(emergency_temperatures)} members")
         with np.load(io.BytesIO(blob), allow_pickle=False) as z:
             arrays = dict(z)
+        top = top_arrays(arrays)
+        check = arrays.get("top_check")
+        if top and (check is None or check.shape != (SEGMENT_EMBEDDINGS, EMBEDDING_DIM)):
+            raise ValueError("the embedding's upper layers come without their check")
         head = Head(
             members=tuple(member_arrays(f"m{k}_", arrays, t) for k, t in enumerate(temperatures)),
             classes=tuple(meta["classes"]),
@@ -192,6 +225,8 @@ def load_head(folder: Path = HEAD_DIR) -> Head:
             emergency_members=tuple(
                 member_arrays(f"e{k}_", arrays, t) for k, t in enumerate(emergency_temperatures)
             ),
+            top=top,
+            top_check=None if check is None else check.astype(np.float32),
         )
     except (KeyError, ValueError, TypeError) as exc:
         raise AnswerModelUnavailable(f"the answer model's head is malformed: {exc}") from None
@@ -205,6 +240,8 @@ def load_head(folder: Path = HEAD_DIR) -> Head:
             raise AnswerModelUnavailable("the answer model's head holds non-finite numbers")
         if not 0 < m.temperature < 100:
             raise AnswerModelUnavailable("the answer model's head has a bad temperature")
+    if not all(np.isfinite(w).all() for w in head.top.values()):
+        raise AnswerModelUnavailable("the answer model's head holds non-finite numbers")
     try:
         head.probabilities(probe)
     except ValueError as exc:  # layer shapes that do not chain
@@ -225,15 +262,34 @@ class Scores:
         return float(self.segments[:, CLASSES.index(cls)].min())
 
 
+def embedding_for(head: Head) -> SpeechEmbedding:
+    """The embedding with ``head``'s upper layers in effect, proven on ``top_check_audio()``;
+    else ``AnswerModelUnavailable``: a head over other embeddings would hear other words."""
+    try:
+        embedding = SpeechEmbedding(top=head.top)
+        if head.top_check is None:
+            return embedding
+        got = embedding.embed(top_check_audio())
+    except EmbeddingUnavailable as exc:
+        raise AnswerModelUnavailable(str(exc)) from None
+    except Exception as exc:  # onnxruntime's own types, e.g. weights of the wrong shape
+        raise AnswerModelUnavailable(f"the embedding's upper layers cannot run: {exc}") from None
+    if got.shape != head.top_check.shape or not (
+        np.abs(got - head.top_check).max() <= TOP_CHECK_TOLERANCE
+    ):
+        raise AnswerModelUnavailable(
+            "the embedding does not give what the head was trained over (its upper layers "
+            "are not in effect, or the embedding model differs)"
+        )
+    return embedding
+
+
 class AnswerModel:
     """Embedding + head. Raises ``AnswerModelUnavailable`` when either cannot be used."""
 
-    def __init__(self, head_dir: Path = HEAD_DIR, embedding: SpeechEmbedding | None = None):
+    def __init__(self, head_dir: Path = HEAD_DIR):
         self.head = load_head(head_dir)
-        try:
-            self.embedding = embedding or SpeechEmbedding()
-        except EmbeddingUnavailable as exc:
-            raise AnswerModelUnavailable(str(exc)) from None
+        self.embedding = embedding_for(self.head)
 
     @property
     def thresholds(self) -> dict[str, float]:

@@ -76,10 +76,14 @@ def answer_model_status(lang: str) -> tuple[bool, str]:
     if lang not in ANSWER_MODEL_LANGUAGES:
         return False, f"no answer model for {lang!r} (English only)"
     try:
-        AnswerModel()
+        model = AnswerModel()
     except AnswerModelUnavailable as exc:
         return False, str(exc)
-    return True, "speech embedding (openwakeword 0.5.1's ONNX files) and the trained head load"
+    own = " with the head's own upper layers in effect" if model.head.top else ""
+    return (
+        True,
+        f"speech embedding (openwakeword 0.5.1's ONNX files){own} and the trained head load",
+    )
 
 
 def fuses(engine: str, language: str) -> bool:

@@ -1,12 +1,18 @@
 #!/usr/bin/env python3
-"""Probe: does training the upper layers of the speech embedding help in talk?
+"""Train the upper layers of the speech embedding on real speech, for the answer model.
 
-Not part of the product or its training: a controlled comparison, for issue 7
-(BENCHMARKS.md, session 12). It needs torch and onnx beside the project, for this probe only:
+The first of two training steps (BENCHMARKS.md, sessions 12 and 13). It writes the tuned
+weights of the embedding network's last nine convolutions; ``scripts/train_answer_model.py
+--top FILE`` then fits the answer model's head over the embedding with those weights in
+place, and ships them in its ``head.npz``. It needs torch and onnx beside the project, for
+training only (the runtime needs neither):
 
     .venv/bin/pip install torch==2.13.0 onnx
-    .venv/bin/python scripts/probe_top_layers.py --pool ../shared/data/speech_commands_pool \\
-        --work /tmp/probe --mode frozen --mode tuned --mode own --seed 0
+    .venv/bin/python scripts/tune_embedding_top.py --pool ../shared/data/speech_commands_pool \\
+        --work .cache/top --mode tuned --seed 0 --write .cache/top/top-0.npz
+
+With ``--mode`` repeated and no ``--write`` it is the controlled comparison of session 12
+(``frozen``, ``tuned``, ``own``).
 
 1. Real clips of POOL/train (yes, no, every other word as "other"), each cut as live once in
    the quiet room and twice under babble at 4-16 dB (babble seeds 101, 102); POOL/dev the
@@ -16,12 +22,15 @@ Not part of the product or its training: a controlled comparison, for issue 7
    tensor added as a graph output; stored as float16).
 3. Its last nine convolutions (``Top``) and a head like the shipped one's (six steps plus
    their mean and maximum, 128 hidden units, yes / no / other) are trained in torch, three
-   ways on the same data: ``frozen`` (the package's layers as they are: today's recipe),
-   ``tuned`` (those layers trained on from the package's weights), ``own`` (the same layers
-   from random weights).
+   ways on the same data: ``frozen`` (the package's layers as they are), ``tuned`` (those
+   layers trained on from the package's weights), ``own`` (the same layers from random
+   weights). Only train/ is trained on; dev/ is only reported.
 4. Prints, for dev quiet and at 10 dB, the share of "no" (and "yes") accepted at the
    threshold where at most 3 other words of that condition pass. The threshold is picked on
    dev itself, alike for every mode: a comparison between modes, not a product figure.
+5. ``--write FILE``: the tuned (or own) layers, as float16, under the names of the weights
+   they replace in the package's ONNX file (``voiceguide.speech.embedding_engine.TOP``).
+   This step's little head is not kept.
 """
 
 from __future__ import annotations
@@ -42,7 +51,7 @@ from voiceguide.audio.files import load_audio  # noqa: E402
 from voiceguide.bench.asr import babble, stream_noise  # noqa: E402
 from voiceguide.content import load_content  # noqa: E402
 from voiceguide.runtime.utterance import pieces  # noqa: E402
-from voiceguide.speech.answer_model import SEGMENT_SAMPLES, place  # noqa: E402
+from voiceguide.speech.answer_model import CLASSES, SEGMENT_SAMPLES, place  # noqa: E402
 from voiceguide.speech.embedding_engine import (  # noqa: E402
     EMBEDDING_DIM,
     WINDOW_FRAMES,
@@ -107,6 +116,36 @@ def build(folder: Path, conditions: list[Any], seed: int) -> dict[str, np.ndarra
                 conds.append(ci)
         log(f"{folder.name}: {word} done, {len(mels)} segments")
     return {"X": np.stack(mels), "y": np.array(labels), "c": np.array(conds)}
+
+
+def head_data(pool: Path, work: Path, seed: int) -> dict[str, np.ndarray]:
+    """``--data head``: the answer model's own training set, every class, as
+    ``scripts/train_answer_model.py`` makes it with ``--seed SEED`` (the same segments, in
+    the same order, with its answer members' extra noisy cuts), as log-mel frames. Its
+    caches of these go to WORK/head-data, away from its caches of embeddings."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "train_answer_model", REPO / "scripts" / "train_answer_model.py"
+    )
+    assert spec is not None and spec.loader is not None
+    train = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = train  # its dataclasses look their module up there
+    spec.loader.exec_module(train)
+    train.CACHE = work / "head-data"
+    emb = SpeechEmbedding()
+
+    class MelFrontEnd:
+        """Stands in for the embedding: the script keeps what it gives of each segment."""
+
+        def embed(self, segment: np.ndarray) -> np.ndarray:
+            return emb.mel(segment)
+
+    train.features = lambda mel: np.asarray(mel, dtype=np.float32)[None]
+    x, y, _, _, noisy = train.training_sets(pool, seed, MelFrontEnd(), True, True)
+    if noisy is not None:
+        x, y = np.concatenate([x, noisy[0]]), np.concatenate([y, noisy[1]])
+    return {"X": x.astype(np.float32), "y": y.astype(np.int64), "c": np.zeros(len(y), np.int8)}
 
 
 def tap(mels: np.ndarray) -> np.ndarray:
@@ -177,7 +216,11 @@ def top_network(own: bool) -> Any:
     return Top()
 
 
-def fit(mode: str, seed: int, train: dict[str, np.ndarray], dev: dict[str, np.ndarray]) -> str:
+def fit(
+    mode: str, seed: int, train: dict[str, np.ndarray], dev: dict[str, np.ndarray]
+) -> tuple[str, Any]:
+    """The dev figures of ``mode`` trained with ``seed``, its trained ``Top`` and the head
+    trained with it (as ``answer_model.Member`` arrays, before calibration)."""
     import torch
 
     torch.manual_seed(seed)
@@ -195,7 +238,9 @@ def fit(mode: str, seed: int, train: dict[str, np.ndarray], dev: dict[str, np.nd
     base = all_features(train["T"])
     mu, sd = base.mean(0), base.std(0) + 1e-4
     head = torch.nn.Sequential(
-        torch.nn.Linear(base.shape[1], 128), torch.nn.ReLU(), torch.nn.Linear(128, 3)
+        torch.nn.Linear(base.shape[1], 128),
+        torch.nn.ReLU(),
+        torch.nn.Linear(128, int(train["y"].max()) + 1),
     )
     groups = [{"params": list(head.parameters()), "lr": 1e-3, "weight_decay": 1e-4}]
     if mode == "frozen":
@@ -206,13 +251,16 @@ def fit(mode: str, seed: int, train: dict[str, np.ndarray], dev: dict[str, np.nd
         )
     opt = torch.optim.Adam(groups)
     y = torch.from_numpy(train["y"]).long()
+    weight = torch.ones(int(train["y"].max()) + 1)
+    if len(weight) == len(CLASSES):  # the answer model's classes: as its head is fitted
+        weight[CLASSES.index("other")] = 2.0
     for epoch in range(EPOCHS[mode]):
         order = torch.randperm(len(y))
         total = 0.0
         for i in range(0, len(y), 128):
             idx = np.sort(order[i : i + 128].numpy())
             f = base[idx] if mode == "frozen" else features(train["T"][idx])
-            loss = torch.nn.functional.cross_entropy(head((f - mu) / sd), y[idx])
+            loss = torch.nn.functional.cross_entropy(head((f - mu) / sd), y[idx], weight=weight)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -231,7 +279,24 @@ def fit(mode: str, seed: int, train: dict[str, np.ndarray], dev: dict[str, np.nd
                 f"{mode} seed {seed} {name} {word}: accept {np.mean(own_word > bar):.3f} "
                 f"(threshold {bar:.3f}, {len(others)} other words)"
             )
-    return "\n".join(lines)
+    layers = [m for m in head if isinstance(m, torch.nn.Linear)]
+    member = {"mean": mu.numpy(), "scale": sd.numpy(), "layers": np.array(len(layers))}
+    for i, layer in enumerate(layers):  # stored as answer_model.Member reads them
+        member[f"w{i}"] = layer.weight.detach().numpy().T.astype(np.float32)
+        member[f"b{i}"] = layer.bias.detach().numpy().astype(np.float32)
+    return "\n".join(lines), (top, member)
+
+
+def top_arrays(top: Any) -> dict[str, np.ndarray]:
+    """The trained layers as float16, named as the weights they replace."""
+    from voiceguide.speech.embedding_engine import TOP
+
+    out: dict[str, np.ndarray] = {}
+    for conv, (weight, bias) in zip(top.convs, TOP, strict=True):
+        out[weight] = conv.weight.detach().numpy().astype(np.float16)
+        if bias is not None:
+            out[bias] = conv.bias.detach().numpy().astype(np.float16)
+    return out
 
 
 def main() -> int:
@@ -242,30 +307,60 @@ def main() -> int:
     ap.add_argument("--work", type=Path, required=True, help="folder for the cached arrays")
     ap.add_argument("--mode", action="append", choices=sorted(EPOCHS), help="(repeatable)")
     ap.add_argument("--seed", type=int, action="append", help="(repeatable; default 0)")
+    ap.add_argument(
+        "--data",
+        choices=("probe", "head"),
+        default="probe",
+        help="what the layers are trained on: 'probe' (real train clips; yes, no, other; "
+        "session 12) or 'head' (the answer model's own training set, every class, as "
+        "train_answer_model.py --seed 0 makes it: session 13). Dev is the probe's either way",
+    )
+    ap.add_argument(
+        "--write",
+        type=Path,
+        metavar="FILE",
+        help="write the trained layers to FILE (.npz) for train_answer_model.py --top; "
+        "needs exactly one --mode (tuned or own) and at most one --seed",
+    )
     args = ap.parse_args()
+    modes, seeds = args.mode or ["frozen", "tuned"], args.seed or [0]
+    if args.write and (len(modes) != 1 or modes[0] == "frozen" or len(seeds) != 1):
+        print("tune: --write needs one --mode (tuned or own) and one --seed", file=sys.stderr)
+        return 2
     try:
         import onnx  # noqa: F401
         import torch  # noqa: F401
     except ImportError as exc:
-        print(f"probe: {exc}; install: .venv/bin/pip install torch==2.13.0 onnx", file=sys.stderr)
+        print(f"tune: {exc}; install: .venv/bin/pip install torch==2.13.0 onnx", file=sys.stderr)
         return 2
     if not (args.pool / "train").is_dir() or not (args.pool / "dev").is_dir():
-        print(f"probe: {args.pool}: no train/ and dev/ here (give --pool)", file=sys.stderr)
+        print(f"tune: {args.pool}: no train/ and dev/ here (give --pool)", file=sys.stderr)
         return 2
     args.work.mkdir(parents=True, exist_ok=True)
     data = {}
     for split, conditions, seed in (("train", TRAIN_CONDITIONS, 5), ("dev", DEV_CONDITIONS, 0)):
-        cached = args.work / f"{split}.npz"
+        from_head = split == "train" and args.data == "head"
+        cached = args.work / ("train-head.npz" if from_head else f"{split}.npz")
         if not cached.exists():
-            arrays = build(args.pool / split, conditions, seed)
+            if from_head:
+                arrays = head_data(args.pool, args.work, 0)
+            else:
+                arrays = build(args.pool / split, conditions, seed)
             arrays["T"] = tap(arrays["X"])
             np.savez(cached, **arrays)
         with np.load(cached) as z:
             data[split] = {k: z[k] for k in ("T", "y", "c")}
         log(f"{split}: {len(data[split]['y'])} segments")
-    for mode in args.mode or ["frozen", "tuned"]:
-        for seed in args.seed or [0]:
-            print(fit(mode, seed, data["train"], data["dev"]), flush=True)
+    for mode in modes:
+        for seed in seeds:
+            figures, (top, member) = fit(mode, seed, data["train"], data["dev"])
+            print(figures, flush=True)
+    if args.write:
+        args.write.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(args.write, **top_arrays(top))
+        # The head trained with them, for train_answer_model.py --joint-member.
+        np.savez(args.write.with_name(args.write.stem + "-member.npz"), **member)
+        log(f"wrote {args.write} ({args.write.stat().st_size} bytes)")
     return 0
 
 
