@@ -112,26 +112,26 @@ class SpeechEmbedding:
             import onnxruntime as ort
         except ImportError as exc:
             raise EmbeddingUnavailable(f"onnxruntime is not installed ({exc})") from None
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        # onnxruntime's CPU arena keeps the largest input's buffers for good: one 8 s
-        # utterance left the process 110 MB larger (issue 8, item 12). Without it, freed
-        # memory goes back to the allocator, for about 3 ms more per 1 s answer (12 vs 9).
-        options.enable_cpu_mem_arena = False
-        options.enable_mem_pattern = False
+
+        def session_options() -> ort.SessionOptions:
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            options.log_severity_level = 3
+            # onnxruntime's CPU arena keeps the largest input's buffers for good: one 8 s
+            # utterance left the process 110 MB larger (issue 8, item 12). Without it, freed
+            # memory goes back to the allocator, for about 3 ms more per 1 s answer (12 vs 9).
+            options.enable_cpu_mem_arena = False
+            options.enable_mem_pattern = False
+            return options
+
+        options, net_options = session_options(), session_options()
         # Kept alive for the session's life: onnxruntime reads them, it does not copy them.
         self._top = [
             (name, ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(w, dtype=np.float32)))
             for name, w in (top or {}).items()
         ]
-        net_options = options
         if self._top:
-            net_options = ort.SessionOptions()
-            for key in ("intra_op_num_threads", "inter_op_num_threads", "log_severity_level",
-                        "enable_cpu_mem_arena", "enable_mem_pattern"):  # fmt: skip
-                setattr(net_options, key, getattr(options, key))
             # At the full level onnxruntime packs the convolutions' weights before the
             # replacements apply, and the network's own are used (measured, 1.32.0); the
             # extended level uses the replacements, for about 10% more time per window.
