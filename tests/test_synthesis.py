@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 import wave
 from collections.abc import Callable
 from pathlib import Path
@@ -63,6 +65,61 @@ def test_an_engine_that_only_writes_empty_files_is_reported_not_played_as_silenc
     with pytest.raises(SynthesisUnavailable, match="no audio"):
         synth.render("Call emergency services now.")
     assert "Call emergency services now." not in {k[0] for k in synth._cache}
+
+
+def test_a_render_still_being_written_is_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyttsx3's loop can return while libespeak-ng's thread is still writing the file;
+    the adapter must wait for the driver, not read it half-written or try again."""
+    synth = Synthesizer(probe=False)
+    driver = synth._engine.proxy._driver
+    real_save: Callable[[str, str], None] = synth._engine.save_to_file
+    real_run: Callable[[], None] = synth._engine.runAndWait
+    asked: list[Path] = []
+    finishers: list[threading.Thread] = []
+
+    def save_to_file(text: str, path: str) -> None:
+        asked.append(Path(path))
+        real_save(text, str(Path(path).with_name("decoy.wav")))
+
+    def run_and_wait() -> None:
+        real_run()  # the whole render goes to the decoy
+        wanted = asked[-1]
+
+        def finish() -> None:  # the file the adapter asked for is complete only later
+            time.sleep(0.2)
+            shutil.copyfile(wanted.with_name("decoy.wav"), wanted)
+            driver._speaking = False
+
+        driver._speaking = True
+        finishers.append(threading.Thread(target=finish))
+        finishers[-1].start()
+
+    monkeypatch.setattr(synth._engine, "save_to_file", save_to_file)
+    monkeypatch.setattr(synth._engine, "runAndWait", run_and_wait)
+    before = synth.empty_renders
+    pcm = synth.render("Do not try to put the hip back yourself.")
+    for t in finishers:
+        t.join()
+    assert len(finishers) == 1 and synth.empty_renders == before
+    assert pcm.seconds > 1.0 and abs(pcm.samples).max() > 1000
+
+
+def test_a_render_that_cannot_be_read_is_tried_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    synth = Synthesizer(probe=False)
+    real: Callable[[str, str], None] = synth._engine.save_to_file
+    asked: list[str] = []
+
+    def save_to_file(text: str, path: str) -> None:
+        asked.append(text)
+        if len(asked) == 1:  # a file cut short inside its header
+            real(text, str(Path(path).with_name("decoy.wav")))
+            Path(path).write_bytes(b"RIFF\x10\x00")
+        else:
+            real(text, path)
+
+    monkeypatch.setattr(synth._engine, "save_to_file", save_to_file)
+    pcm = synth.render("Stay where you are.")
+    assert len(asked) == 2 and pcm.seconds > 0.5 and abs(pcm.samples).max() > 1000
 
 
 def test_text_without_words_is_not_retried(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -37,9 +37,11 @@ BASE_WPM = 175
 CACHE_BYTES = 16_000_000
 MIN_RATE, MAX_RATE = 0.5, 1.6
 #: pyttsx3 2.99's espeak driver now and then writes a WAV with no samples in it (about one
-#: render in 60 on a loaded machine; measured with two busy threads). It is all or
-#: nothing, never a cut-off sentence, so an empty render is simply tried again.
+#: render in 60 on a loaded machine; measured with two busy threads), or none that can be
+#: read. It is all or nothing, never a cut-off sentence, so such a render is tried again.
 RENDER_TRIES = 4
+#: The sample rate pyttsx3's espeak driver writes at.
+ESPEAK_RATE = 22_050
 #: A setting is taken in microseconds; this only bounds a wedged engine.
 SETTLE_TIMEOUT_S = 2.0
 #: pyttsx3 gives every Synthesizer of a process the same engine (and libespeak-ng has one
@@ -329,12 +331,29 @@ class Synthesizer:
             with _quiet_stdout():
                 self._engine.save_to_file(text, str(path))
                 self._engine.runAndWait()
+                self._await_written()
             data, sr = soundfile.read(path, dtype="int16", always_2d=True)
-        except (RuntimeError, soundfile.LibsndfileError) as exc:
+        except soundfile.LibsndfileError:
+            # Missing or cut short: the same race as an empty file, and tried again alike.
+            return Pcm(np.zeros(0, dtype=np.int16), ESPEAK_RATE)
+        except RuntimeError as exc:  # the engine's own failure (LibsndfileError is one too)
             raise SynthesisUnavailable(f"the speech engine wrote no audio ({exc})") from None
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return Pcm(np.ascontiguousarray(data[:, 0]), int(sr))
+
+    def _await_written(self) -> None:
+        """Wait until the driver has finished writing the file.
+
+        pyttsx3 2.99's loop can return while libespeak-ng's own thread is still
+        synthesizing (measured: one render in 200 with two busy threads); the file was then
+        read half-written ("Format not recognised") and the guide failed to start its
+        voice. The driver clears its ``_speaking`` flag only after it has closed the file.
+        """
+        driver = getattr(getattr(self._engine, "proxy", None), "_driver", None)
+        give_up = time.monotonic() + SETTLE_TIMEOUT_S
+        while getattr(driver, "_speaking", False) and time.monotonic() < give_up:
+            time.sleep(0.001)
 
     def prerender(self, texts: Iterable[str], voice: str | None = None, rate: float = 1.0) -> int:
         """Warm the cache; returns how many texts were rendered."""
