@@ -50,6 +50,8 @@ def test_bench_on_generated_folder(tmp_path: Path) -> None:
     assert result["unreadable"] == 1
     assert result["accept_yes"] == 1.0 and result["accept_no"] == 1.0
     assert result["unsafe_no"] == 0.0
+    # What every real answer was taken for: here each "yes" for "yes", each "no" for "no".
+    assert result["answers_heard_as"] == {"no": {"no": 2}, "yes": {"yes": 2}}
     assert isinstance(result["rtf"], float) and 0 < result["rtf"] < 1
     # "house" is a garbage word (the grammar has a rival for it); "pencil" is not.
     vocab = result["unknown_by_vocabulary"]

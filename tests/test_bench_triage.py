@@ -47,8 +47,15 @@ def test_triage_routes_each_kind_of_user(tmp_path: Path) -> None:
     attempts = result["mean_attempts"]
     assert isinstance(attempts, float) and attempts >= 1.0
     assert isinstance(result["decode_ms_per_answer_median"], float)
-    outcomes = result["outcomes"]
+    outcomes, why = result["outcomes"], result["why_emergency"]
     assert isinstance(outcomes, dict) and sum(outcomes["healthy"].values()) == 3
+    # Every user sent to the emergency route has its reason, one of the dialogue's three.
+    assert isinstance(why, dict)
+    for kind in ("healthy", "injured", "unresponsive"):
+        assert sum(why[kind].values()) == outcomes[kind].get("emergency", 0), why
+        assert set(why[kind]) <= {"yes", "unclear", "emergency word"}, why
+    # These injured users' "yes" is heard: that, not doubt, is what sent them.
+    assert why["injured"].get("yes", 0) >= 1, why
 
 
 def test_triage_runs_only_the_kinds_asked_for(tmp_path: Path) -> None:

@@ -207,6 +207,10 @@ class Tally:
     unknown_rejected: int = 0
     silence_rejected: int = 0
     nothing_heard: Counter[str] = field(default_factory=Counter)
+    #: What each real "yes" and "no" was taken for. A "no" taken for "yes" or for a call
+    #: for help sends a healthy user to the emergency route at once; an unclear one only
+    #: asks again.
+    heard_as: dict[str, Counter[str]] = field(default_factory=dict)
     by_folder: dict[str, Group] = field(default_factory=dict)
     by_model: dict[str, Group] = field(default_factory=dict)
     decode_s: list[float] = field(default_factory=list)
@@ -223,6 +227,9 @@ class Tally:
         self.no_as_no += label == "no" and got is Intent.NO
         unsafe = label != "no" and got is Intent.NO
         self.non_no_as_no += unsafe
+        if label in ("yes", "no"):
+            heard = "unclear" if got is None else got.value
+            self.heard_as.setdefault(label, Counter())[heard] += 1
         self.unknown_rejected += label == "unknown" and not accepted
         self.silence_rejected += label == "silence" and not accepted
         self.by_folder.setdefault(item.folder, Group()).add(accepted, unsafe)
@@ -245,6 +252,9 @@ class Tally:
             "unsafe_no_count": self.non_no_as_no,
             "clips": dict(sorted(c.items())),
             "nothing_heard": dict(sorted(self.nothing_heard.items())),
+            "answers_heard_as": {
+                k: dict(sorted(v.items())) for k, v in sorted(self.heard_as.items())
+            },
             "unknown_by_vocabulary": {
                 k: {
                     "clips": g.clips,
@@ -361,6 +371,11 @@ def report(result: dict[str, object]) -> str:
     ]
     for key in (*FIGURES, "decode_ms_median", "decode_ms_p95", "rtf"):
         lines.append(f"{key:18s} {fmt(result.get(key)):>18s} {fmt(w.get(key)):>12s}")
+    heard = result.get("answers_heard_as")
+    if isinstance(heard, dict):
+        for said, counts in heard.items():
+            taken = ", ".join(f"{k} {v}" for k, v in counts.items())
+            lines.append(f"real '{said}' taken for (endpointed): {taken}")
     vocab = result.get("unknown_by_vocabulary")
     wv = w.get("unknown_by_vocabulary", {})
     if isinstance(vocab, dict) and vocab:

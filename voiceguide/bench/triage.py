@@ -126,6 +126,8 @@ def _is_silence(src: Path | Int16) -> bool:
 class Screening:
     kind: str
     outcome: str = ""
+    #: Why the route was taken: "yes", "unclear" or "emergency word" (see ``_why``).
+    why: str = ""
     questions: int = 0
     attempts: int = 0
     decode_s: list[float] = field(default_factory=list)
@@ -217,9 +219,19 @@ def screen(
             clock.set(max(clock.now(), dialogue.deadline))
             out = dialogue.handle(Tick(), clock.now())
     record.questions = len(asked)
-    routes = [e.to.value for e in out if isinstance(e, Route)]
-    record.outcome = routes[-1] if routes else dialogue.phase.value
+    routes = [e for e in out if isinstance(e, Route)]
+    record.outcome = routes[-1].to.value if routes else dialogue.phase.value
+    record.why = _why(routes[-1].reason) if routes else ""
     return record
+
+
+def _why(reason: str) -> str:
+    """The dialogue's reason for a route, without the question's name."""
+    if reason.startswith("yes to "):
+        return "yes"
+    if reason.startswith("no clear answer"):
+        return "unclear"
+    return reason
 
 
 def _words_spoken(events: list[OutputEvent]) -> frozenset[str]:
@@ -272,6 +284,13 @@ def run_bench(
         "mean_attempts": round(attempts / questions, 3) if questions else None,
         "injured_to_coaching": share("injured", "coaching"),
         "outcomes": {k: dict(Counter(r.outcome for r in g)) for k, g in by_kind.items() if g},
+        # Why users were sent to the emergency route: a healthy user's "no" heard as
+        # "yes", left unclear twice, or heard as a call for help.
+        "why_emergency": {
+            k: dict(Counter(r.why for r in g if r.outcome == "emergency"))
+            for k, g in by_kind.items()
+            if g
+        },
         "mean_attempts_by_kind": {
             k: round(sum(r.attempts for r in g) / max(1, sum(r.questions for r in g)), 3)
             for k, g in by_kind.items()
