@@ -1077,6 +1077,7 @@ def figures(clips: list[Clip], decide: Callable[[Piece], Intent | None]) -> dict
         "unknown_rejected": 0,
         "silence_rejected": 0,
         "false_emergency": 0,
+        "no_as_yes": 0,
     }
     for c in clips:
         got = answer(c, decide)
@@ -1094,6 +1095,7 @@ def figures(clips: list[Clip], decide: Callable[[Piece], Intent | None]) -> dict
         hit["unknown_rejected"] += kind == "unknown" and got is None
         hit["silence_rejected"] += kind == "silence" and got is None
         hit["false_emergency"] += got is Intent.EMERGENCY
+        hit["no_as_yes"] += kind == "no" and got is Intent.YES
     non_no = n["yes"] + n["unknown"] + n["silence"]
     return {
         "accept_yes": hit["yes"] / max(1, n["yes"]),
@@ -1103,6 +1105,7 @@ def figures(clips: list[Clip], decide: Callable[[Piece], Intent | None]) -> dict
         "reject_unknown": hit["unknown_rejected"] / max(1, n["unknown"]),
         "reject_silence": hit["silence_rejected"] / max(1, n["silence"]),
         "false_emergency": hit["false_emergency"] / max(1, len(clips)),
+        "no_as_yes_count": hit["no_as_yes"],
     }
 
 
@@ -1252,30 +1255,7 @@ def pick_thresholds(
         *header,
         line(chosen, picked),
     ]
-    # "yes": the loosest threshold that keeps unknown words rejected (>= 0.97, the target,
-    # or within half a point of the engine alone where it already rejects less) and
-    # rejects silence and noise no less often than the same rule that never takes the
-    # model's "yes" (what else it accepts in noise, a call for help, is not the yes
-    # threshold's doing: measured against the engine alone, one such noise clip at 10 dB
-    # left every threshold failing and "yes" at 0.99).
-    engine_clean = figures(dev["clean"], engine_decider)
-    no_model_yes = replace(chosen, yes=math.inf)
-    silence_without = {
-        k: figures(dev[k], fused_decider(no_model_yes, no_phrases))["reject_silence"]
-        for k in ("clean", "snr10")
-    }
-    t_yes = 0.99
-    for cand in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99):
-        t = replace(chosen, yes=cand)
-        fc = figures(dev["clean"], fused_decider(t, no_phrases))
-        fn = figures(dev["snr10"], fused_decider(t, no_phrases))
-        if (
-            fc["reject_unknown"] >= min(0.97, engine_clean["reject_unknown"] - 0.005)
-            and fc["reject_silence"] >= silence_without["clean"]
-            and fn["reject_silence"] >= silence_without["snr10"]
-        ):
-            t_yes = cand
-            break
+    t_yes, yes_table = pick_yes(dev, chosen, no_phrases)
     t_em = pick_emergency(dev, held, replace(chosen, yes=t_yes), no_phrases)
     # "silence", the veto of the engine's own commands as noise: the loosest threshold
     # under which no real word falls, clean or at 10 dB: no piece the engine accepted,
@@ -1307,7 +1287,65 @@ def pick_thresholds(
         noise = sum(vetoed(ev, i, replace(t, silence=cand)) for ev, i in commands if i)
         veto.append(f"| {cand} | {words} of {len(speech)} | {noise} of {len(commands)} |")
         t_sil = cand if words == 0 and cand >= 0.5 else t_sil
-    return replace(t, silence=t_sil), [*table, *veto]
+    return replace(t, silence=t_sil), [*table, *yes_table, *veto]
+
+
+#: Model thresholds tried for "yes" where the engine did not accept "yes" itself.
+YES_GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
+
+
+def pick_yes(
+    dev: dict[str, list[Clip]], chosen: Thresholds, no_phrases: dict[str, Intent]
+) -> tuple[float, list[str]]:
+    """The loosest "yes" threshold that keeps unknown words rejected (>= 0.97, the target,
+    or within half a point of the engine alone where it already rejects less), rejects
+    silence and noise no less often, and takes no more real "no"s for "yes", than the same
+    rule that never takes the model's "yes" (clean and at 10 dB).
+
+    The last is session 14's: a healthy user's "no" taken for "yes" ends the screening on
+    the emergency route at once (13 of 300 healthy users in `bench triage`), while a "yes"
+    left unclear is only asked again, and a second unclear answer is the emergency route
+    too. (What else the rule accepts in noise, a call for help, is not the yes threshold's
+    doing: measured against the engine alone, one such noise clip at 10 dB left every
+    threshold failing and "yes" at 0.99.)
+    """
+    engine_clean = figures(dev["clean"], engine_decider)
+    no_model_yes = replace(chosen, yes=math.inf)
+    without = {
+        k: figures(dev[k], fused_decider(no_model_yes, no_phrases)) for k in ("clean", "snr10")
+    }
+    table = [
+        "",
+        '"yes" (`yes`; without the model\'s yes: real "no" taken for "yes" '
+        f"{without['clean']['no_as_yes_count']} clean, {without['snr10']['no_as_yes_count']} "
+        f"at 10 dB; silence rejected {without['clean']['reject_silence']:.3f} / "
+        f"{without['snr10']['reject_silence']:.3f}):",
+        "",
+        "| yes | accept_yes clean | accept_yes 10 dB | real no taken for yes, clean | "
+        "same, 10 dB | reject_unknown clean | reject_silence clean | same, 10 dB |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    t_yes = 0.99
+    found = False
+    for cand in YES_GRID:
+        t = replace(chosen, yes=cand)
+        fc = figures(dev["clean"], fused_decider(t, no_phrases))
+        fn = figures(dev["snr10"], fused_decider(t, no_phrases))
+        table.append(
+            f"| {cand} | {fc['accept_yes']:.3f} | {fn['accept_yes']:.3f} | "
+            f"{fc['no_as_yes_count']} | {fn['no_as_yes_count']} | {fc['reject_unknown']:.3f} | "
+            f"{fc['reject_silence']:.3f} | {fn['reject_silence']:.3f} |"
+        )
+        if not found and (
+            fc["reject_unknown"] >= min(0.97, engine_clean["reject_unknown"] - 0.005)
+            and fc["reject_silence"] >= without["clean"]["reject_silence"]
+            and fn["reject_silence"] >= without["snr10"]["reject_silence"]
+            and fc["no_as_yes_count"] <= without["clean"]["no_as_yes_count"]
+            and fn["no_as_yes_count"] <= without["snr10"]["no_as_yes_count"]
+        ):
+            t_yes, found = cand, True
+    table.append(f"\nPicked: yes = {t_yes}.")
+    return t_yes, table
 
 
 def pick_emergency(

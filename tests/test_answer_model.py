@@ -651,3 +651,37 @@ def test_the_tuning_script_writes_one_tuned_model_or_says_why_not(tmp_path: Path
         assert done.returncode == 2, done.stderr
         assert "--write needs one --mode (tuned or own)" in done.stderr
     assert not (tmp_path / "x.npz").exists()
+
+
+def test_the_yes_threshold_takes_no_real_no_for_yes() -> None:
+    """A healthy user's "no" taken for "yes" ends the screening on the emergency route at
+    once; a "yes" left unclear is only asked again. So the training script's "yes"
+    threshold is the loosest that takes no more real "no"s for "yes" than the engine's own
+    "yes" alone would, even where a looser one keeps every other figure."""
+    from voiceguide.speech.fusion import EngineNo, ModelEvidence, Thresholds
+
+    train = _training_script()
+    nothing = Recognition(text="", intent=None, score=0.0, accepted=False, reason="low_score")
+    said_no = Recognition(text="no", intent=Intent.NO, score=1.0, accepted=True)
+
+    def clip(word: str, *pieces: tuple[float, float, Recognition]) -> Any:
+        cut = [
+            train.Piece(ModelEvidence(yes=y, no=n, emergency=0.0), base, i < len(pieces) - 1)
+            for i, (y, n, base) in enumerate(pieces)
+        ]
+        return train.Clip(word, cut)
+
+    def dev(breath_yes: float) -> dict[str, list[Any]]:
+        clips = [clip("yes", (0.95, 0.0, nothing)) for _ in range(20)]
+        clips += [clip("no", (0.0, 0.99, said_no)) for _ in range(10)]
+        clips += [clip("left", (0.1, 0.0, nothing)) for _ in range(40)]
+        # A breath before the word, which the model takes for "yes" at ``breath_yes``.
+        clips.append(clip("no", (breath_yes, 0.01, nothing), (0.0, 0.99, said_no)))
+        return {"clean": clips, "snr10": clips}
+
+    chosen = Thresholds(0.98, 0.99, 0.999, 0.3, EngineNo.OTHER_WORD, 0.98, 0.98)
+    phrases = {"no": Intent.NO, "yes": Intent.YES}
+    picked, table = train.pick_yes(dev(0.65), chosen, phrases)
+    assert picked == 0.7, table  # 0.6 and under take the breath before a "no" for "yes"
+    assert train.pick_yes(dev(0.05), chosen, phrases)[0] == 0.3  # no such breath: loosest
+    assert any(line.startswith("| 0.6 |") and "| 1 | 1 |" in line for line in table), table
