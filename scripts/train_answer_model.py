@@ -353,11 +353,11 @@ def espeak(text: str, voice: str, speed: int, pitch: int) -> npt.NDArray[np.int1
 DECIDING_PACKAGES = ("numpy", "scipy", "scikit-learn", "onnxruntime", "soxr", "soundfile")
 
 
-def training_environment() -> dict[str, str]:
+def training_environment(packages: tuple[str, ...] = DECIDING_PACKAGES) -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     env = {"python": platform.python_version(), "machine": platform.machine()}
-    for name in DECIDING_PACKAGES:
+    for name in packages:
         try:
             env[name] = version(name)
         except PackageNotFoundError:
@@ -374,6 +374,46 @@ def training_environment() -> dict[str, str]:
     ]
     env["cpu"] = models[0] if models else platform.processor() or "unknown"
     return env
+
+
+def top_record_path(top: Path) -> Path:
+    """Where ``tune_embedding_top.py --write FILE`` records what made FILE."""
+    return top.with_suffix(".json")
+
+
+def write_top_record(top: Path, arguments: list[str], environment: dict[str, str]) -> None:
+    record = {
+        "file_sha256": hashlib.sha256(top.read_bytes()).hexdigest(),
+        "arguments": " ".join(arguments),
+        "environment": environment,
+    }
+    top_record_path(top).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+
+
+def top_record(top: Path) -> dict[str, object]:
+    """What the tuning step recorded beside the layers file ``top``, for head.json: its
+    arguments and the versions that decide the layers' bytes (torch first). A layers file
+    written before session 14, or a record that belongs to another file, is said to be
+    unrecorded rather than guessed."""
+    sha = hashlib.sha256(top.read_bytes()).hexdigest()
+    made_by = "scripts/tune_embedding_top.py --write"
+    out: dict[str, object] = {"file_sha256": sha, "made_by": made_by}
+    try:
+        record = json.loads(top_record_path(top).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = None
+    if not isinstance(record, dict) or record.get("file_sha256") != sha:
+        out["made_with"] = "not recorded (no record of this file beside it)"
+        return out
+    out["made_by"] = f"{made_by} ({record.get('arguments', '')})"
+    out["made_with"] = record.get("environment", "not recorded")
+    return out
+
+
+def made_with(environment: object) -> str:
+    if isinstance(environment, dict):
+        return ", ".join(f"{k} {v}" for k, v in environment.items())
+    return str(environment)
 
 
 def espeak_variants() -> list[str]:
@@ -1653,10 +1693,7 @@ def fit_and_write(
         meta["arguments"] += f" --joint-member {shown(args.joint_member)}"
     if args.top is not None:
         meta["arguments"] += f" --top {shown(args.top)}"
-        meta["top"] = {
-            "file_sha256": hashlib.sha256(args.top.read_bytes()).hexdigest(),
-            "made_by": "scripts/tune_embedding_top.py --write",
-        }
+        meta["top"] = top_record(args.top)
     if answer_extra is None and kept is None:
         meta["arguments"] += " --no-noisy-cuts"
     (args.out / "head.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
@@ -1729,7 +1766,8 @@ def write_card(path: Path, meta: dict[str, object], size: int) -> None:
             f"(`{top['made_by']}`, file SHA-256 {str(top['file_sha256'])[:12]}; the command is "
             "in BENCHMARKS.md, session 13), stored in "
             "`head.npz` as float16 and put in place of the package's at load time, where "
-            "the embeddings of a fixed noise must come out as recorded. They are a modified "
+            "the embeddings of a fixed noise must come out as recorded. Made with: "
+            f"{made_with(top.get('made_with'))}. They are a modified "
             "form of Google's Apache-2.0 weights: see NOTICE.md.",
             88,
             subsequent_indent="  ",

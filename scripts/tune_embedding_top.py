@@ -118,11 +118,8 @@ def build(folder: Path, conditions: list[Any], seed: int) -> dict[str, np.ndarra
     return {"X": np.stack(mels), "y": np.array(labels), "c": np.array(conds)}
 
 
-def head_data(pool: Path, work: Path, seed: int) -> dict[str, np.ndarray]:
-    """``--data head``: the answer model's own training set, every class, as
-    ``scripts/train_answer_model.py`` makes it with ``--seed SEED`` (the same segments, in
-    the same order, with its answer members' extra noisy cuts), as log-mel frames. Its
-    caches of these go to WORK/head-data, away from its caches of embeddings."""
+def training_script() -> Any:
+    """``scripts/train_answer_model.py``, loaded as a module."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
@@ -132,6 +129,19 @@ def head_data(pool: Path, work: Path, seed: int) -> dict[str, np.ndarray]:
     train = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = train  # its dataclasses look their module up there
     spec.loader.exec_module(train)
+    return train
+
+
+#: The packages whose versions decide the layers' bytes (recorded beside them).
+TUNING_PACKAGES = ("torch", "onnx", "numpy", "onnxruntime")
+
+
+def head_data(pool: Path, work: Path, seed: int) -> dict[str, np.ndarray]:
+    """``--data head``: the answer model's own training set, every class, as
+    ``scripts/train_answer_model.py`` makes it with ``--seed SEED`` (the same segments, in
+    the same order, with its answer members' extra noisy cuts), as log-mel frames. Its
+    caches of these go to WORK/head-data, away from its caches of embeddings."""
+    train = training_script()
     train.CACHE = work / "head-data"
     emb = SpeechEmbedding()
 
@@ -360,6 +370,11 @@ def main() -> int:
         np.savez(args.write, **top_arrays(top))
         # The head trained with them, for train_answer_model.py --joint-member.
         np.savez(args.write.with_name(args.write.stem + "-member.npz"), **member)
+        # What made them, for the head's card: train_answer_model.py --top reads it.
+        train = training_script()
+        train.write_top_record(
+            args.write, sys.argv[1:], train.training_environment(TUNING_PACKAGES)
+        )
         log(f"wrote {args.write} ({args.write.stat().st_size} bytes)")
     return 0
 

@@ -685,3 +685,24 @@ def test_the_yes_threshold_takes_no_real_no_for_yes() -> None:
     assert picked == 0.7, table  # 0.6 and under take the breath before a "no" for "yes"
     assert train.pick_yes(dev(0.05), chosen, phrases)[0] == 0.3  # no such breath: loosest
     assert any(line.startswith("| 0.6 |") and "| 1 | 1 |" in line for line in table), table
+
+
+def test_what_made_the_upper_layers_goes_into_the_heads_record(tmp_path: Path) -> None:
+    """``tune_embedding_top.py --write FILE`` records its arguments and the versions that
+    decide the layers' bytes (torch first) beside FILE; the training script carries them
+    into head.json, and says "not recorded" for a file the record does not belong to."""
+    train = _training_script()
+    top = tmp_path / "top.npz"
+    np.savez(top, a=np.arange(4, dtype=np.float16))
+    assert "not recorded" in str(train.top_record(top)["made_with"])  # written before
+    env = train.training_environment(("numpy", "no-such-package"))
+    assert env["no-such-package"] == "not installed" and env["numpy"] == np.__version__
+    train.write_top_record(top, ["--data", "head", "--seed", "0"], env)
+    record = train.top_record(top)
+    assert record["made_with"] == env and "--data head --seed 0" in str(record["made_by"])
+    np.savez(top, a=np.arange(5, dtype=np.float16))  # the layers changed, the record did not
+    changed = train.top_record(top)
+    assert (
+        "not recorded" in str(changed["made_with"])
+        and changed["file_sha256"] != record["file_sha256"]
+    )
