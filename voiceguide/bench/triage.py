@@ -314,7 +314,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog=(
             "figures: healthy_to_coaching, injured_to_emergency, unresponsive_to_emergency\n"
             "(shares of users), mean_attempts (answers given per question asked; 1.0 = every\n"
-            "answer understood at once), decode time per answer.\n\n"
+            "answer understood at once), decode time per answer; why_emergency: per kind,\n"
+            "how many users reached the emergency route by a yes, by two unclear answers to\n"
+            "one question, or by a call for help heard (a healthy user's are all mistakes).\n\n"
             "examples:\n"
             "  voiceguide bench triage --data ../shared/data/speech_commands_pool/dev\n"
             "  voiceguide bench triage --data DIR --users 20 --seed 3 --json\n"
