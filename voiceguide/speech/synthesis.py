@@ -44,6 +44,10 @@ RENDER_TRIES = 4
 ESPEAK_RATE = 22_050
 #: A setting is taken in microseconds; this only bounds a wedged engine.
 SETTLE_TIMEOUT_S = 2.0
+#: The rest of a render the driver is still writing takes milliseconds; this only bounds
+#: a wedged engine. Generous on purpose: a file read while it is written can hold part of
+#: the sentence, which a listener would hear cut off.
+WRITE_TIMEOUT_S = 10.0
 #: pyttsx3 gives every Synthesizer of a process the same engine (and libespeak-ng has one
 #: voice and rate at a time): renders of the guide and of a simulated user take turns.
 _ENGINE_LOCK = threading.Lock()
@@ -351,7 +355,7 @@ class Synthesizer:
         voice. The driver clears its ``_speaking`` flag only after it has closed the file.
         """
         driver = getattr(getattr(self._engine, "proxy", None), "_driver", None)
-        give_up = time.monotonic() + SETTLE_TIMEOUT_S
+        give_up = time.monotonic() + WRITE_TIMEOUT_S
         while getattr(driver, "_speaking", False) and time.monotonic() < give_up:
             time.sleep(0.001)
 
