@@ -405,7 +405,7 @@ def top_record(top: Path) -> dict[str, object]:
     if not isinstance(record, dict) or record.get("file_sha256") != sha:
         out["made_with"] = "not recorded (no record of this file beside it)"
         return out
-    out["made_by"] = f"{made_by} ({record.get('arguments', '')})"
+    out["made_by"] = f"scripts/tune_embedding_top.py {record.get('arguments', '')}".strip()
     out["made_with"] = record.get("environment", "not recorded")
     return out
 
