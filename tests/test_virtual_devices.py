@@ -37,8 +37,11 @@ pytestmark = [
     ),
 ]
 
-#: A voice whose synthetic "no" the fused recognizer hears (test_answer_model.DEMO_VOICE).
-USER_VOICE = "en+f2"
+#: A voice whose synthetic "no" the fused recognizer hears. Not en+f2 any more: with the
+#: session-13 head its "no" (at this speed) reaches P(no) 0.94 at the median, under the
+#: 0.98 needed, and a room draw of this test refused it twice in a row (session 14); decoded
+#: as live in 30 room draws, en-us+f2's was accepted 29 times (median P(no) 0.999).
+USER_VOICE = "en-us+f2"
 ROOT = Path(__file__).resolve().parents[1]
 
 
