@@ -92,7 +92,7 @@ from voiceguide.speech.answer_model import (  # noqa: E402
     top_arrays,
     top_check_audio,
 )
-from voiceguide.speech.embedding_engine import TOP, SpeechEmbedding  # noqa: E402
+from voiceguide.speech.embedding_engine import TOP, TOP_NAMES, SpeechEmbedding  # noqa: E402
 from voiceguide.speech.fused import combine, evidence, thresholds_from  # noqa: E402
 from voiceguide.speech.fusion import (  # noqa: E402
     EngineNo,
@@ -376,6 +376,9 @@ def training_environment(packages: tuple[str, ...] = DECIDING_PACKAGES) -> dict[
     return env
 
 
+TUNING_SCRIPT = "scripts/tune_embedding_top.py"
+
+
 def top_record_path(top: Path) -> Path:
     """Where ``tune_embedding_top.py --write FILE`` records what made FILE."""
     return top.with_suffix(".json")
@@ -396,8 +399,7 @@ def top_record(top: Path) -> dict[str, object]:
     written before session 14, or a record that belongs to another file, is said to be
     unrecorded rather than guessed."""
     sha = hashlib.sha256(top.read_bytes()).hexdigest()
-    made_by = "scripts/tune_embedding_top.py --write"
-    out: dict[str, object] = {"file_sha256": sha, "made_by": made_by}
+    out: dict[str, object] = {"file_sha256": sha, "made_by": f"{TUNING_SCRIPT} --write"}
     try:
         record = json.loads(top_record_path(top).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -405,7 +407,7 @@ def top_record(top: Path) -> dict[str, object]:
     if not isinstance(record, dict) or record.get("file_sha256") != sha:
         out["made_with"] = "not recorded (no record of this file beside it)"
         return out
-    out["made_by"] = f"scripts/tune_embedding_top.py {record.get('arguments', '')}".strip()
+    out["made_by"] = f"{TUNING_SCRIPT} {record.get('arguments', '')}".strip()
     out["made_with"] = record.get("environment", "not recorded")
     return out
 
@@ -725,8 +727,7 @@ def load_top(path: Path) -> dict[str, np.ndarray]:
             top = {k: z[k] for k in z.files}
     except (OSError, ValueError) as exc:
         raise SystemExit(f"train_answer_model: cannot read --top {path}: {exc}") from None
-    want = {name for pair in TOP for name in pair if name}
-    if set(top) != want:
+    if set(top) != TOP_NAMES:
         raise SystemExit(f"train_answer_model: {path} does not hold the embedding's upper layers")
     return top
 

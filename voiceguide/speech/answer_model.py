@@ -22,6 +22,7 @@ import numpy.typing as npt
 from voiceguide.speech.embedding_engine import (
     EMBEDDING_DIM,
     TOP,
+    TOP_NAMES,
     EmbeddingUnavailable,
     SpeechEmbedding,
     samples_for,
@@ -170,7 +171,7 @@ def top_arrays(z: dict[str, npt.NDArray[np.generic]]) -> dict[str, Floats]:
         out[weight] = z[f"t{i}_w"].astype(np.float32)
         if bias is not None:
             out[bias] = z[f"t{i}_b"].astype(np.float32)
-    if out and len(out) != sum(1 + (b is not None) for _, b in TOP):
+    if out and len(out) != len(TOP_NAMES):
         raise ValueError("some of the embedding's upper layers are missing")
     return out
 

@@ -38,6 +38,8 @@ TOP: tuple[tuple[str, str | None], ...] = (
     ),
     ("model/conv2d_19/Conv2D/ReadVariableOp:0", None),
 )
+#: Every name in ``TOP``: the weights a head may replace.
+TOP_NAMES = frozenset(name for pair in TOP for name in pair if name)
 #: The mel front end drops this many frames at the end (its STFT edge).
 MEL_EDGE_FRAMES = 3
 HOP_SAMPLES = 160
@@ -105,9 +107,9 @@ class SpeechEmbedding:
         top: Mapping[str, npt.NDArray[np.floating]] | None = None,
     ) -> None:
         folder = check_files(folder)
-        allowed = {name for pair in TOP for name in pair if name}
-        if top and not set(top) <= allowed:
-            raise EmbeddingUnavailable(f"no such weights to replace: {sorted(set(top) - allowed)}")
+        unknown = sorted(set(top or {}) - TOP_NAMES)
+        if unknown:
+            raise EmbeddingUnavailable(f"no such weights to replace: {unknown}")
         try:
             import onnxruntime as ort
         except ImportError as exc:
