@@ -10,6 +10,7 @@ from tests.helpers import Driver, content
 from voiceguide.dialogue.controller import MAX_REMINDERS, READY_TIMEOUT_S, Phase
 from voiceguide.dialogue.events import (
     AnswerGiven,
+    Cause,
     CommandApplied,
     Count,
     End,
@@ -100,7 +101,7 @@ def test_one_unclear_answer_rephrases_then_a_second_goes_to_emergency() -> None:
     out = d.send(Heard("maybe"))
     assert spoken(out) == ["question:high_impact:rephrase"]
     out = d.send(NoMatch("out_of_grammar"))
-    assert Route(RouteTo.EMERGENCY, "no clear answer to high_impact") in out
+    assert Route(RouteTo.EMERGENCY, "no clear answer to high_impact", Cause.UNCLEAR) in out
 
 
 def test_silence_timeout_counts_as_unclear() -> None:
@@ -234,7 +235,7 @@ def test_yes_routes_to_emergency_action_first_number_twice_then_why() -> None:
     d.send(Heard("no"))
     out = d.send(Heard("yeah"))
     assert AnswerGiven("cannot_bear_weight", Answer.YES) in out
-    assert Route(RouteTo.EMERGENCY, "yes to cannot_bear_weight") in out
+    assert Route(RouteTo.EMERGENCY, "yes to cannot_bear_weight", Cause.YES) in out
     assert spoken(out) == ["emergency_script", "emergency_why", "emergency_options"]
     first, why = texts(out)[:2]
     assert first.startswith("Stay still") and first.count(said("911")) == 2
@@ -376,7 +377,10 @@ def test_emergency_word_mid_count_halts_and_routes() -> None:
     d = cleared()
     to_mid_count(d)
     out = d.send(Heard("I fell"), dt=0.1)
-    assert HaltSpeech() in out and Route(RouteTo.EMERGENCY, "emergency word") in out
+    assert (
+        HaltSpeech() in out
+        and Route(RouteTo.EMERGENCY, "emergency word", Cause.EMERGENCY_WORD) in out
+    )
     mark = len(d.out)
     d.run_until(d.now + 30)
     assert counts_after(d, mark) == []
@@ -386,7 +390,7 @@ def test_emergency_word_while_waiting_for_ready_routes() -> None:
     d = cleared()
     to_setup(d)
     out = d.send(Heard("help"))
-    assert Route(RouteTo.EMERGENCY, "emergency word") in out
+    assert Route(RouteTo.EMERGENCY, "emergency word", Cause.EMERGENCY_WORD) in out
 
 
 # ---------------------------------------------------------------- coaching

@@ -126,7 +126,8 @@ def _is_silence(src: Path | Int16) -> bool:
 class Screening:
     kind: str
     outcome: str = ""
-    #: Why the route was taken: "yes", "unclear" or "emergency word" (see ``_why``).
+    #: Why the emergency route was taken: "yes", "unclear" or "emergency word"
+    #: (``Cause``; "" for the other routes).
     why: str = ""
     questions: int = 0
     attempts: int = 0
@@ -221,17 +222,9 @@ def screen(
     record.questions = len(asked)
     routes = [e for e in out if isinstance(e, Route)]
     record.outcome = routes[-1].to.value if routes else dialogue.phase.value
-    record.why = _why(routes[-1].reason) if routes else ""
+    cause = routes[-1].cause if routes else None
+    record.why = cause.value if cause is not None else ""
     return record
-
-
-def _why(reason: str) -> str:
-    """The dialogue's reason for a route, without the question's name."""
-    if reason.startswith("yes to "):
-        return "yes"
-    if reason.startswith("no clear answer"):
-        return "unclear"
-    return reason
 
 
 def _words_spoken(events: list[OutputEvent]) -> frozenset[str]:

@@ -29,6 +29,7 @@ from voiceguide.dialogue.coach import (
 )
 from voiceguide.dialogue.events import (
     AnswerGiven,
+    Cause,
     CommandApplied,
     End,
     HaltSpeech,
@@ -233,7 +234,7 @@ class Dialogue:
     def _screening(self, intent: Intent | None, now: float) -> list[OutputEvent]:
         qid = self.content.screening.questions[self.question].id
         if intent is Intent.YES:
-            return [AnswerGiven(qid, Answer.YES), *self._emergency(now, f"yes to {qid}")]
+            return [AnswerGiven(qid, Answer.YES), *self._emergency(now, f"yes to {qid}", Cause.YES)]
         if intent is Intent.NO:
             out: list[OutputEvent] = [AnswerGiven(qid, Answer.NO)]
             self.cleared.append(qid)
@@ -250,7 +251,7 @@ class Dialogue:
         self.unclear += 1
         out = [AnswerGiven(qid, Answer.UNCLEAR)]
         if self.unclear >= MAX_UNCLEAR:
-            return out + self._emergency(now, f"no clear answer to {qid}", unclear=True)
+            return out + self._emergency(now, f"no clear answer to {qid}", Cause.UNCLEAR)
         return out + self._ask(now, rephrase=True, before=[])
 
     def _between_answers(
@@ -272,22 +273,22 @@ class Dialogue:
 
     # ------------------------------------------------------------ emergency
 
-    def _emergency(self, now: float, reason: str, unclear: bool = False) -> list[OutputEvent]:
+    def _emergency(self, now: float, reason: str, cause: Cause) -> list[OutputEvent]:
         """Action first: stay still and the number (twice), then why, then the options."""
         self.phase = Phase.EMERGENCY
         self.coach = None
         self.quiet = False
         self.reminders = 0
-        said = [self._say(PromptId.EMERGENCY_UNCLEAR)] if unclear else []
+        said = [self._say(PromptId.EMERGENCY_UNCLEAR)] if cause is Cause.UNCLEAR else []
         said += [self._say(PromptId.EMERGENCY_SCRIPT), self._say(PromptId.EMERGENCY_WHY)]
         said += [self._say(PromptId.EMERGENCY_ALTERNATIVE, other=a) for a in self._alternatives]
         said.append(self._say(PromptId.EMERGENCY_OPTIONS))
         self._set_deadline(now, list(said), self.settings.emergency_reminder_s)
-        return [HaltSpeech(), Route(RouteTo.EMERGENCY, reason), *said, Listen("emergency")]
+        return [HaltSpeech(), Route(RouteTo.EMERGENCY, reason, cause), *said, Listen("emergency")]
 
     def _emergency_word(self, now: float) -> list[OutputEvent]:
         if self.phase is not Phase.EMERGENCY:
-            return self._emergency(now, "emergency word")
+            return self._emergency(now, "emergency word", Cause.EMERGENCY_WORD)
         # Already on the route: the short instruction, and the reminders start again.
         return [HaltSpeech(), *self._short_instruction(now, quiet=False)]
 

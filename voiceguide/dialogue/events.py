@@ -118,10 +118,22 @@ class AnswerGiven:
     type: ClassVar[str] = "answer"
 
 
+class Cause(StrEnum):
+    """What sent the user to the emergency route, as a kind (``Route.reason`` says it
+    in words, with the question's name): for counting without reading those words."""
+
+    YES = "yes"
+    #: Repeated silence or unclear answers to one question.
+    UNCLEAR = "unclear"
+    EMERGENCY_WORD = "emergency word"
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     to: RouteTo
     reason: str
+    #: Set on every route to the emergency advice; None on the others.
+    cause: Cause | None = None
     type: ClassVar[str] = "route"
 
 
