@@ -107,7 +107,7 @@ def build(folder: Path, conditions: list[Any], seed: int) -> dict[str, np.ndarra
                 noise = None
                 if bseed is not None and level is not None:
                     noise = stream_noise(talk[bseed], audio, audio, level, rng)
-                cuts = pieces(content, audio, "yes_no", rng, noise)
+                cuts = pieces(content, audio, "yes_no", rng, noise, carry_floor=False)  # as probed
                 if not cuts:
                     continue
                 longest = max(cuts, key=lambda p: len(p.audio)).audio

@@ -177,6 +177,64 @@ def decide(
 # ---------------------------------------------------------------- clips as live
 
 
+#: The stretch of a recording taken for its background: its quietest 90 ms ...
+FLOOR_STRETCH = 3 * FRAME
+#: ... if that is this far under its loudest frame (else the clip is all voice, and its
+#: background is not known).
+FLOOR_UNDER_PEAK_DB = 15.0
+#: Copies of the stretch overlap by this much, faded into each other (10 ms).
+FLOOR_FADE = 160
+
+
+def carried_floor(clip: Int16, lead: int, trail: int) -> npt.NDArray[np.float64]:
+    """The recording's own background before (``lead`` samples) and after it (``trail``),
+    zero over the clip itself: its quietest stretch, repeated with crossfades, every other
+    copy reversed.
+
+    A recorded word carries the room it was said in. Pasted alone into a quieter room,
+    its background starts with a step that a microphone left open would never hear: in
+    34 of dev's 175 "no"s it is 10 dB or more over the simulated room, and the
+    endpointer cut from the step, not from the voice (BENCHMARKS, session 12). Carried on
+    either side, the background is there all along, as the user's room would be, and
+    the endpointer learns it as the room.
+    """
+    out = np.zeros(lead + len(clip) + trail)
+    x = clip.astype(np.float64)
+    n = len(x) // FRAME
+    if n < FLOOR_STRETCH // FRAME + 1:
+        return out
+    power = np.mean(x[: n * FRAME].reshape(n, FRAME) ** 2, axis=1)
+    k = FLOOR_STRETCH // FRAME
+    windows = np.lib.stride_tricks.sliding_window_view(power, k)
+    # Digital silence (padding) is no background: only stretches with sound in every frame.
+    candidates = np.flatnonzero(windows.min(axis=1) > 0)
+    if len(candidates) == 0:
+        return out
+    at = int(candidates[np.argmin(windows.mean(axis=1)[candidates])])
+    if 10.0 * np.log10(float(power.max()) / float(windows[at].mean())) < FLOOR_UNDER_PEAK_DB:
+        return out
+    stretch = x[at * FRAME : at * FRAME + FLOOR_STRETCH]
+    out[:lead] = _repeated(stretch, lead)[::-1]
+    out[lead + len(clip) :] = _repeated(stretch, trail)
+    return out
+
+
+def _repeated(stretch: npt.NDArray[np.float64], n: int) -> npt.NDArray[np.float64]:
+    """``n`` samples of ``stretch`` over and over, each copy faded into the next with
+    equal power (uncorrelated noise keeps its level), every other one reversed so the
+    copies meet without a jump."""
+    fade_in = np.sqrt(np.linspace(0.0, 1.0, FLOOR_FADE))
+    hop = len(stretch) - FLOOR_FADE
+    out = np.zeros(n + len(stretch))
+    for i, at in enumerate(range(0, n, hop)):
+        copy = (stretch if i % 2 == 0 else stretch[::-1]).copy()
+        if at > 0:
+            copy[:FLOOR_FADE] *= fade_in
+        copy[-FLOOR_FADE:] *= fade_in[::-1]
+        out[at : at + len(copy)] += copy
+    return out[:n]
+
+
 def room_noise(n: int, rng: np.random.Generator, rms: float = ROOM_RMS) -> npt.NDArray[np.float64]:
     """Quiet, slightly pink room noise (the low end a room and a microphone add)."""
     white = rng.normal(0.0, 1.0, n + 64)
@@ -190,15 +248,20 @@ def place_in_room(
     lead_s: float = LEAD_S,
     trail_s: float = TRAIL_S,
     noise: npt.NDArray[np.float64] | None = None,
+    carry_floor: bool = True,
 ) -> tuple[Int16, int]:
     """The clip inside a stream of room noise; returns the stream and the clip's offset.
 
     ``noise`` (as long as the stream, already scaled) is added over all of it, e.g. babble
     for an SNR figure: noise that is there before the user speaks, as in a real room.
+    ``carry_floor``: the recording's own background goes on before and after it
+    (``carried_floor``); False pastes the clip into the room as it is.
     """
     lead, trail = int(lead_s * RATE), int(trail_s * RATE)
     total = lead + len(clip) + trail
     stream = room_noise(total, rng)
+    if carry_floor:
+        stream += carried_floor(clip, lead, trail)
     stream[lead : lead + len(clip)] += clip.astype(np.float64)
     if noise is not None:
         stream += noise[:total]
@@ -230,10 +293,11 @@ def pieces(
     turn: str,
     rng: np.random.Generator,
     noise: npt.NDArray[np.float64] | None = None,
+    carry_floor: bool = True,
 ) -> list[Piece]:
     """``clip`` said into a quiet room during ``turn``: the pieces the runtime's endpointer
     cuts from the stream once the turn has started (empty: nothing heard)."""
-    stream, _ = place_in_room(clip, rng, noise=noise)
+    stream, _ = place_in_room(clip, rng, noise=noise, carry_floor=carry_floor)
     end_ms = content.grammars.grammars[turn].end_silence_ms
     segments = endpoint(stream, end_ms, int(WARMUP_S * RATE))
     return [Piece(stream[s.start : s.end], s) for s in segments]
