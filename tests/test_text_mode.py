@@ -86,6 +86,7 @@ def test_yes_goes_to_emergency_and_log_is_private(tmp_path: Path) -> None:
     assert "call nine one one now" in out and "9" not in out
     routes = [r for r in log if r["type"] == "route"]
     assert routes == [routes[0]] and routes[0]["to"] == "emergency"
+    assert routes[0]["cause"] == "yes"
     assert stat.S_IMODE(os.stat(tmp_path / "session.jsonl").st_mode) == 0o600
     types = {r["type"] for r in log}
     assert {"prompt", "heard", "answer", "route", "end"} <= types
@@ -100,6 +101,7 @@ def test_repeated_unclear_answers_go_to_emergency(tmp_path: Path) -> None:
     routes = [r for r in log if r["type"] == "route"]
     assert routes[0]["to"] == "emergency"
     assert routes[0]["reason"] == "no clear answer to deformity"
+    assert routes[0]["cause"] == "unclear"
 
 
 def test_end_of_input_ends_cleanly(tmp_path: Path) -> None:
