@@ -69,10 +69,13 @@ def test_the_endpointer_cuts_from_the_voice_not_from_the_recordings_start() -> N
 
 
 def test_nothing_is_carried_where_the_recording_has_no_background() -> None:
+    # Synthetic speech: its edges are digital silence, and its quietest sound is voice
+    # (the stretch between "I" and "fell"), which must not go on before and after it.
+    assert not carried_floor(speak("I fell"), RATE, RATE).any()
+    # A recording gated to digital silence at its end: that silence is its background.
+    gated, _ = _recording()
+    gated[-RATE // 10 :] = 0
+    assert not carried_floor(gated, RATE, RATE).any()
+    # All voice, never far under its own peak: its background is not known.
     tone = (3000 * np.sin(np.arange(RATE // 2) * 2 * np.pi * 440 / RATE)).astype(np.int16)
-    silent_edges = np.concatenate(
-        [np.zeros(RATE // 4, np.int16), tone, np.zeros(RATE // 4, np.int16)]
-    )
-    # Digital silence is no background; the tone is all voice, never under its own peak.
-    assert not carried_floor(silent_edges, RATE, RATE).any()
     assert not carried_floor(tone, RATE, RATE).any()

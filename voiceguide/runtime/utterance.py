@@ -204,13 +204,12 @@ def carried_floor(clip: Int16, lead: int, trail: int) -> npt.NDArray[np.float64]
     if n < FLOOR_STRETCH // FRAME + 1:
         return out
     power = np.mean(x[: n * FRAME].reshape(n, FRAME) ** 2, axis=1)
-    k = FLOOR_STRETCH // FRAME
-    windows = np.lib.stride_tricks.sliding_window_view(power, k)
-    # Digital silence (padding) is no background: only stretches with sound in every frame.
-    candidates = np.flatnonzero(windows.min(axis=1) > 0)
-    if len(candidates) == 0:
+    if not power.all():
+        # Digital silence in it (padded, gated, or synthetic): that silence is its
+        # background, and its quietest sound is likely part of the voice.
         return out
-    at = int(candidates[np.argmin(windows.mean(axis=1)[candidates])])
+    windows = np.lib.stride_tricks.sliding_window_view(power, FLOOR_STRETCH // FRAME)
+    at = int(np.argmin(windows.mean(axis=1)))
     if 10.0 * np.log10(float(power.max()) / float(windows[at].mean())) < FLOOR_UNDER_PEAK_DB:
         return out
     stretch = x[at * FRAME : at * FRAME + FLOOR_STRETCH]
