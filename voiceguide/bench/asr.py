@@ -2,7 +2,8 @@
 
 Every clip is asked as its own red-flag question (grammar ``yes_no``) and decided the way
 the hands-free runtime decides: the clip is placed in a stream with room noise before
-and after it, cut by the runtime's endpointer, decoded, rejected or accepted, and the
+and after it (and its own background carried on around it), cut by the runtime's
+endpointer, decoded, rejected or accepted, and the
 first utterance the dialogue would be told about is the answer
 (``runtime/utterance.py``). That is the headline. The old method, the whole padded clip
 handed to the recognizer, is given beside it.
@@ -423,7 +424,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "Ask every clip of a Speech Commands style folder (one sub-folder per word, any "
             "audio format soundfile reads; _unknown_, _silence_ and _background_noise_ "
             "optional) as its own red-flag question. Headline: each clip is placed in a "
-            "stream with room noise before and after it, cut by the runtime's endpointer "
+            "stream with room noise before and after it (its own background carried on "
+            "around it), cut by the runtime's endpointer "
             "and decided as live. Beside it: the whole clip given to the recognizer (the old "
             "method). Without _silence_, realistic non-speech is generated (knocks, clicks, "
             "clatter, coughs, breaths, hum, fan, music, babble, hiss; three levels). Unknown "

@@ -27,6 +27,7 @@ decides it: the same endpointer, grammars, rejection and decision code.
 
 With FILE arguments (any format soundfile reads, any rate; a folder means the audio files
 in it), each file is said into a quiet room: it is placed between stretches of room noise,
+with its own background carried on around it (as a microphone left open would hear it),
 cut into utterances by the session's endpointer and each piece is decoded. A file the
 endpointer cuts in two prints two lines; one it finds no speech in says so. --whole
 decodes each file as one utterance instead (the old way; not what a session hears).
