@@ -4,8 +4,8 @@ Every clip is asked as its own red-flag question (grammar ``yes_no``) and decide
 the hands-free runtime decides: the clip is placed in a stream with room noise before
 and after it (and its own background carried on around it), cut by the runtime's
 endpointer, decoded, rejected or accepted, and the first utterance the dialogue would be
-told about is the answer (``runtime/utterance.py``). That is the headline. The old method, the whole padded clip
-handed to the recognizer, is given beside it.
+told about is the answer (``runtime/utterance.py``). That is the headline. The old
+method, the whole padded clip handed to the recognizer, is given beside it.
 
 What matters most is ``unsafe_no``: how often anything that is not "no" (yes, other
 words, unknown speech, silence, noise) is accepted as "no". It is printed per source
