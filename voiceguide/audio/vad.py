@@ -50,6 +50,13 @@ FLOOR_MIN_FRAMES = 10
 FIRST_ROOM_FRAMES = 33  # 1 s
 
 
+def frame_powers(samples: npt.NDArray[np.int16]) -> npt.NDArray[np.float64]:
+    """Mean power of each whole FRAME of ``samples`` (a trailing part frame is left out)."""
+    n = len(samples) // FRAME
+    frames = samples[: n * FRAME].astype(np.float64).reshape(n, FRAME)
+    return np.asarray(np.mean(frames**2, axis=1), dtype=np.float64)
+
+
 def frame_level_db(frame: npt.NDArray[np.int16]) -> float:
     """Mean power of a frame in dB over one int16 step squared (digital silence: 0)."""
     f = frame.astype(np.float64)

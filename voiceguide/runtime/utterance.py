@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from voiceguide.audio.vad import FRAME, RATE, Endpointer, Segment
+from voiceguide.audio.vad import FRAME, RATE, Endpointer, Segment, frame_powers
 from voiceguide.content.models import Content
 from voiceguide.dialogue.events import Heard, InputEvent, NoMatch
 from voiceguide.speech.recognizer import Recognition, Recognizer
@@ -199,11 +199,9 @@ def carried_floor(clip: Int16, lead: int, trail: int) -> npt.NDArray[np.float64]
     the endpointer learns it as the room.
     """
     out = np.zeros(lead + len(clip) + trail)
-    x = clip.astype(np.float64)
-    n = len(x) // FRAME
-    if n < FLOOR_STRETCH // FRAME + 1:
+    power = frame_powers(clip)
+    if len(power) < FLOOR_STRETCH // FRAME + 1:
         return out
-    power = np.mean(x[: n * FRAME].reshape(n, FRAME) ** 2, axis=1)
     if not power.all():
         # Digital silence in it (padded, gated, or synthetic): that silence is its
         # background, and its quietest sound is likely part of the voice.
@@ -212,7 +210,7 @@ def carried_floor(clip: Int16, lead: int, trail: int) -> npt.NDArray[np.float64]
     at = int(np.argmin(windows.mean(axis=1)))
     if 10.0 * np.log10(float(power.max()) / float(windows[at].mean())) < FLOOR_UNDER_PEAK_DB:
         return out
-    stretch = x[at * FRAME : at * FRAME + FLOOR_STRETCH]
+    stretch = clip[at * FRAME : at * FRAME + FLOOR_STRETCH].astype(np.float64)
     out[:lead] = _repeated(stretch, lead)[::-1]
     out[lead + len(clip) :] = _repeated(stretch, trail)
     return out

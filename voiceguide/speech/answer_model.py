@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from voiceguide.audio.vad import frame_powers
 from voiceguide.speech.embedding_engine import (
     EMBEDDING_DIM,
     TOP,
@@ -34,8 +35,6 @@ SEGMENT_SAMPLES = samples_for(SEGMENT_EMBEDDINGS)
 #: Scanning a long utterance: a segment every this many embedding steps (80 ms each).
 SCAN_STEP = 2
 HEAD_DIR = Path(__file__).with_name("answer_head")
-#: 30 ms frames, for the noise floor used as padding.
-FLOOR_FRAME = 480
 
 Floats = npt.NDArray[np.float32]
 Int16 = npt.NDArray[np.int16]
@@ -47,12 +46,10 @@ class AnswerModelUnavailable(RuntimeError):
 
 def noise_floor(samples: Int16) -> float:
     """RMS of the quietest 30 ms frames: the room's own level, used to pad with."""
-    n = len(samples) // FLOOR_FRAME
-    if n == 0:
+    rms = np.sqrt(frame_powers(samples))
+    if len(rms) == 0:
         return 1.0
-    frames = samples[: n * FLOOR_FRAME].astype(np.float64).reshape(n, FLOOR_FRAME)
-    rms = np.sqrt(np.mean(frames**2, axis=1))
-    quiet = np.sort(rms)[: max(1, n // 10)]
+    quiet = np.sort(rms)[: max(1, len(rms) // 10)]
     return float(max(1.0, np.mean(quiet)))
 
 
