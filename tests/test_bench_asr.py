@@ -99,3 +99,23 @@ def test_the_babble_is_the_same_whatever_this_process_said_before() -> None:
     again = babble(3)
     assert len(first) > 16000 and int(abs(first).max()) > 1000
     assert len(again) == len(first) and (again == first).all()
+
+
+def test_every_clip_taken_for_no_is_named_so_it_can_be_heard() -> None:
+    from voiceguide.bench.asr import Item, Tally, report
+    from voiceguide.dialogue.intents import Intent
+    from voiceguide.speech.recognizer import Recognition
+
+    heard_no = Recognition("no", Intent.NO, 0.99, True)
+    rejected = Recognition("go", None, 0.2, False, reason="low_score")
+    tally = Tally()
+    tally.add(Item("unknown", "go", True, Path("dev/go/a1_nohash_0.flac")), heard_no, 0.1, 1.0)
+    tally.add(Item("unknown", "go", True, Path("dev/go/b2_nohash_1.flac")), rejected, 0.1, 1.0)
+    tally.add(Item("no", "no", None, Path("dev/no/c3_nohash_0.flac")), heard_no, 0.1, 1.0)
+    tally.add(Item("silence", "_silence_/hum", None, Path("x")), heard_no, 0.1, 1.0)
+    figures = tally.figures()
+    # A real "no" taken for "no" is right and is not listed; a rejected "go" is not either.
+    assert figures["unsafe_no_clips"] == ["_silence_/hum/x", "go/a1_nohash_0.flac"]
+    assert figures["unsafe_no_count"] == 2
+    text = report({**figures, "engine": "e", "snr_db": None, "unreadable": 0})
+    assert "  go/a1_nohash_0.flac" in text

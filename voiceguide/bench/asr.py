@@ -213,6 +213,8 @@ class Tally:
     heard_as: dict[str, Counter[str]] = field(default_factory=dict)
     by_folder: dict[str, Group] = field(default_factory=dict)
     by_model: dict[str, Group] = field(default_factory=dict)
+    #: Every clip that is not a "no" and was taken for one, so each can be listened to.
+    unsafe_clips: list[str] = field(default_factory=list)
     decode_s: list[float] = field(default_factory=list)
     audio_s: float = 0.0
 
@@ -227,6 +229,9 @@ class Tally:
         self.no_as_no += label == "no" and got is Intent.NO
         unsafe = label != "no" and got is Intent.NO
         self.non_no_as_no += unsafe
+        if unsafe:
+            where = item.src.name if isinstance(item.src, Path) else "generated"
+            self.unsafe_clips.append(f"{item.folder}/{where}")
         if label in ("yes", "no"):
             heard = "unclear" if got is None else got.value
             self.heard_as.setdefault(label, Counter())[heard] += 1
@@ -268,6 +273,7 @@ class Tally:
                 k: {"clips": g.clips, "unsafe_no": g.as_no, "rejected": g.rejected}
                 for k, g in sorted(self.by_folder.items())
             },
+            "unsafe_no_clips": sorted(self.unsafe_clips),
             "decode_ms_median": round(1000 * statistics.median(ds), 1) if ds else None,
             "decode_ms_p95": round(1000 * ds[int(0.95 * (len(ds) - 1))], 1) if ds else None,
             "rtf": round(sum(ds) / self.audio_s, 4) if self.audio_s else None,
@@ -403,6 +409,10 @@ def report(result: dict[str, object]) -> str:
                 f"  {k:22s} {g['clips']:5d} clips, {said}: {g['unsafe_no']} / "
                 f"{o.get('unsafe_no', '-')}{flag}"
             )
+    unsafe = result.get("unsafe_no_clips")
+    if isinstance(unsafe, list) and unsafe:
+        lines.append("taken for 'no' (endpointed; listen to these):")
+        lines += [f"  {name}" for name in unsafe]
     lines.append(f"clips {result['clips']}, unreadable {result['unreadable']}")
     return "\n".join(lines)
 
