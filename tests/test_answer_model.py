@@ -657,7 +657,8 @@ def test_the_yes_threshold_takes_no_real_no_for_yes() -> None:
     """A healthy user's "no" taken for "yes" ends the screening on the emergency route at
     once; a "yes" left unclear is only asked again. So the training script's "yes"
     threshold is the loosest that takes no more real "no"s for "yes" than the engine's own
-    "yes" alone would, even where a looser one keeps every other figure."""
+    "yes" alone would, even where a looser one keeps every other figure, in dev's rooms
+    and in the extra rooms its real "no"s are said in again."""
     from voiceguide.speech.fusion import EngineNo, ModelEvidence, Thresholds
 
     train = _training_script()
@@ -671,19 +672,24 @@ def test_the_yes_threshold_takes_no_real_no_for_yes() -> None:
         ]
         return train.Clip(word, cut)
 
-    def dev(breath_yes: float) -> dict[str, list[Any]]:
+    def dev(breath_yes: float, in_another_room: float = 0.0) -> dict[str, list[Any]]:
         clips = [clip("yes", (0.95, 0.0, nothing)) for _ in range(20)]
         clips += [clip("no", (0.0, 0.99, said_no)) for _ in range(10)]
         clips += [clip("left", (0.1, 0.0, nothing)) for _ in range(40)]
         # A breath before the word, which the model takes for "yes" at ``breath_yes``.
         clips.append(clip("no", (breath_yes, 0.01, nothing), (0.0, 0.99, said_no)))
-        return {"clean": clips, "snr10": clips}
+        # The same "no"s said in more rooms: in one, a sound the model takes for "yes".
+        rooms = [clip("no", (0.0, 0.99, said_no)) for _ in range(10)]
+        rooms.append(clip("no", (in_another_room, 0.01, nothing), (0.0, 0.99, said_no)))
+        return {"clean": clips, "snr10": clips, "no_rooms": rooms}
 
     chosen = Thresholds(0.98, 0.99, 0.999, 0.3, EngineNo.OTHER_WORD, 0.98, 0.98)
     phrases = {"no": Intent.NO, "yes": Intent.YES}
     picked, table = train.pick_yes(dev(0.65), chosen, phrases)
     assert picked == 0.7, table  # 0.6 and under take the breath before a "no" for "yes"
     assert train.pick_yes(dev(0.05), chosen, phrases)[0] == 0.3  # no such breath: loosest
+    # Heard in none of dev's own rooms, but in one of the extra rooms: still counted.
+    assert train.pick_yes(dev(0.05, in_another_room=0.85), chosen, phrases)[0] == 0.9
     assert any(line.startswith("| 0.6 |") and "| 1 | 1 |" in line for line in table), table
 
 
