@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile
 
@@ -112,10 +113,11 @@ def test_every_clip_taken_for_no_is_named_so_it_can_be_heard() -> None:
     tally.add(Item("unknown", "go", True, Path("dev/go/a1_nohash_0.flac")), heard_no, 0.1, 1.0)
     tally.add(Item("unknown", "go", True, Path("dev/go/b2_nohash_1.flac")), rejected, 0.1, 1.0)
     tally.add(Item("no", "no", None, Path("dev/no/c3_nohash_0.flac")), heard_no, 0.1, 1.0)
-    tally.add(Item("silence", "_silence_/hum", None, Path("x")), heard_no, 0.1, 1.0)
+    hum = np.zeros(16000, dtype=np.int16)  # generated non-speech has no file
+    tally.add(Item("silence", "_silence_/hum", None, hum), heard_no, 0.1, 1.0)
     figures = tally.figures()
     # A real "no" taken for "no" is right and is not listed; a rejected "go" is not either.
-    assert figures["unsafe_no_clips"] == ["_silence_/hum/x", "go/a1_nohash_0.flac"]
+    assert figures["unsafe_no_clips"] == ["_silence_/hum/generated", "go/a1_nohash_0.flac"]
     assert figures["unsafe_no_count"] == 2
     text = report({**figures, "engine": "e", "snr_db": None, "unreadable": 0})
     assert "  go/a1_nohash_0.flac" in text
