@@ -808,7 +808,7 @@ def dev_audio(
     out = []
     for i, item in enumerate(items, 1):
         audio = item.src if isinstance(item.src, np.ndarray) else load_audio(item.src)
-        name = f"{item.folder}/{item.src.name}" if isinstance(item.src, Path) else str(i)
+        name = item.file_name or str(i)
         rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
         stream_noise = None
         if noise is not None and snr is not None and asr.noise_gain(audio, noise, snr):

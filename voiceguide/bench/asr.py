@@ -66,6 +66,12 @@ class Item:
     modeled: bool | None
     src: Path | Int16
 
+    @property
+    def file_name(self) -> str | None:
+        """The recorded clip as folder/file (its room's seed, and how it is reported);
+        None for generated audio."""
+        return f"{self.folder}/{self.src.name}" if isinstance(self.src, Path) else None
+
 
 def modeled_words(content: Content, grammar: str = "yes_no") -> set[str]:
     """What the yes/no grammar can land on instead of an answer: its garbage words and
@@ -230,8 +236,7 @@ class Tally:
         unsafe = label != "no" and got is Intent.NO
         self.non_no_as_no += unsafe
         if unsafe:
-            where = item.src.name if isinstance(item.src, Path) else "generated"
-            self.unsafe_clips.append(f"{item.folder}/{where}")
+            self.unsafe_clips.append(item.file_name or f"{item.folder}/generated")
         if label in ("yes", "no"):
             heard = "unclear" if got is None else got.value
             self.heard_as.setdefault(label, Counter())[heard] += 1
@@ -339,7 +344,7 @@ def run_bench(
             continue
         # Each clip's own seed: the same clip gets the same room and noise whatever the
         # --limit, the methods or the order.
-        name = f"{item.folder}/{item.src.name}" if isinstance(item.src, Path) else str(i)
+        name = item.file_name or str(i)
         clip_rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
         seconds = len(audio) / SAMPLE_RATE
         if "whole" in tallies:
